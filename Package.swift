@@ -84,6 +84,7 @@ let package = Package(
     ),
     .target(
       name: "PasserelleTestKit",
+      dependencies: ["PasserelleStorage"],
       path: "Shared/TestKit",
       swiftSettings: settings
     ),
@@ -123,7 +124,10 @@ let package = Package(
     ),
     .testTarget(
       name: "RuntimeTests",
-      dependencies: ["PasserelleRuntime", "PasserelleTestKit"],
+      dependencies: [
+        "PasserelleRuntime", "PasserelleTestKit",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ],
       path: "Tests/RuntimeTests",
       swiftSettings: settings
     ),

@@ -1,0 +1,120 @@
+public import Foundation
+public import Hummingbird
+public import Logging
+public import Prometheus
+public import ServiceLifecycle
+import UnixSignals
+
+/// Runs a service: its own `Service`s plus the health and metrics HTTP server, in one `ServiceGroup`
+/// that drains on SIGTERM or SIGINT.
+///
+/// On SIGTERM, readiness turns not ready first, then the services see `gracefulShutdown()` and drain
+/// in reverse order, then the HTTP server stops; after the grace period the rest is cancelled.
+/// `run` logs `drained` and returns, so the process exits 0.
+public struct ServiceRuntime: Sendable {
+  /// The resolved common settings.
+  public let configuration: RuntimeConfiguration
+  /// The environment service-specific settings are resolved against.
+  public let environment: [String: String]
+  /// The service's logger, labelled with the service name.
+  public let logger: Logger
+  /// The flag behind `/health/ready`; mark it ready once the service can take traffic.
+  public let readiness: Readiness
+  /// The registry `/metrics` exposes.
+  public let registry: PrometheusCollectorRegistry
+
+  /// Creates a runtime without touching process-wide state (for tests and embedding).
+  public init(
+    configuration: RuntimeConfiguration,
+    environment: [String: String] = [:],
+    logger: Logger,
+    registry: PrometheusCollectorRegistry,
+    readiness: Readiness = Readiness()
+  ) {
+    self.configuration = configuration
+    self.environment = environment
+    self.logger = logger
+    self.registry = registry
+    self.readiness = readiness
+  }
+
+  /// Resolves `options`, then bootstraps logging and metrics for the process.
+  ///
+  /// - Throws: `ExitCode` 78 after printing one line on stderr if a setting is invalid.
+  public static func bootstrap<Defaults>(
+    _ options: RuntimeOptions<Defaults>,
+    readiness: Readiness = Readiness(),
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws -> ServiceRuntime {
+    let configuration: RuntimeConfiguration
+    do {
+      configuration = try options.resolve(environment: environment)
+    } catch {
+      throw Runtime.report(error, service: Defaults.service)
+    }
+    Runtime.bootstrapLogging(
+      service: configuration.service, level: configuration.logLevel, format: configuration.logFormat)
+    return ServiceRuntime(
+      configuration: configuration,
+      environment: environment,
+      logger: Logger(label: configuration.service),
+      registry: Runtime.metricsRegistry,
+      readiness: readiness
+    )
+  }
+
+  /// Resolves a service-specific setting from `flag` or this runtime's environment.
+  ///
+  /// - Throws: `ExitCode` 78 after printing one line on stderr if the value is invalid.
+  public func setting<Value>(_ setting: Setting<Value>, flag: String?) throws -> Value {
+    do {
+      return try setting.resolve(flag: flag, environment: self.environment)
+    } catch {
+      throw Runtime.report(error, service: self.configuration.service)
+    }
+  }
+
+  /// The HTTP application: health and metrics routes plus those `routes` adds.
+  public func makeApplication(
+    routes: (Router<BasicRequestContext>) -> Void = { _ in }
+  ) -> Application<RouterResponder<BasicRequestContext>> {
+    let router = HealthRouter.make(readiness: self.readiness, registry: self.registry)
+    routes(router)
+    return Application(
+      router: router,
+      configuration: ApplicationConfiguration(
+        address: .hostname(self.configuration.httpHost, port: self.configuration.httpPort)),
+      logger: self.logger
+    )
+  }
+
+  /// Runs `services` and the HTTP server until SIGTERM or SIGINT has drained them all, or one fails.
+  ///
+  /// - Parameters:
+  ///   - services: The service's own work, started in order and drained in reverse order.
+  ///   - routes: Adds the service's own HTTP routes next to health and metrics.
+  public func run(
+    services: [any Service],
+    routes: (Router<BasicRequestContext>) -> Void = { _ in }
+  ) async throws {
+    var group = ServiceGroupConfiguration(
+      services: [self.makeApplication(routes: routes)] + services
+        + [ShutdownNotice(readiness: self.readiness, logger: self.logger)],
+      gracefulShutdownSignals: [.sigterm, .sigint],
+      logger: self.logger
+    )
+    group.maximumGracefulShutdownDuration = self.configuration.shutdownGracePeriod
+    self.logger.info(
+      "starting",
+      metadata: [
+        "http.host": "\(self.configuration.httpHost)", "http.port": "\(self.configuration.httpPort)",
+      ])
+    do {
+      try await ServiceGroup(configuration: group).run()
+    } catch {
+      self.logger.error("stopped on error", metadata: ["error": "\(error)"])
+      throw error
+    }
+    self.logger.info("drained")
+  }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Synchronization
+
+/// A child process started by a test: output captured, always reaped, killed if left running.
+///
+/// Tests start the real executables and real peers (Python, servers) with it. Every wait is
+/// bounded, and ``stop()``/deinit kill the process so no test leaves one behind.
+public final class TestProcess: Sendable {
+  /// The process identifier, for `kill -9` tests.
+  public let pid: Int32
+  private let process: Mutex<Process?>
+  private let captured = Captured()
+
+  /// What the process's handlers record from Foundation's threads.
+  private final class Captured: @unchecked Sendable {  // both fields are only touched under `lock`
+    private let lock = NSLock()
+    private var bytes = Data()
+    private var status: Int32?
+
+    func append(_ chunk: Data) { lock.withLock { bytes.append(chunk) } }
+    func finish(_ code: Int32) { lock.withLock { status = code } }
+    var output: Data { lock.withLock { bytes } }
+    var exited: Int32? { lock.withLock { status } }
+  }
+
+  /// Starts `executable` with `arguments` and `environment` added to the test's own.
+  public init(
+    _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
+    currentDirectory: URL? = nil
+  ) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    let captured = self.captured
+    pipe.fileHandleForReading.readabilityHandler = { handle in
+      let chunk = handle.availableData
+      if !chunk.isEmpty { captured.append(chunk) }
+    }
+    process.terminationHandler = { finished in
+      captured.finish(finished.terminationStatus)
+    }
+    try process.run()
+    self.pid = process.processIdentifier
+    self.process = Mutex(process)
+  }
+
+  deinit {
+    stop()
+  }
+
+  /// Everything the process wrote to stdout and stderr so far.
+  public var outputText: String { String(decoding: captured.output, as: UTF8.self) }
+
+  /// The exit status once the process has ended.
+  public var exitStatus: Int32? { captured.exited }
+
+  /// True while the process runs.
+  public var isRunning: Bool { exitStatus == nil }
+
+  /// Sends `signal` (SIGTERM, SIGKILL, …).
+  public func signal(_ signal: Int32) {
+    if isRunning { kill(pid, signal) }
+  }
+
+  /// Waits up to `timeout` for the process to end; returns its status, or `nil` if it still runs.
+  @discardableResult
+  public func waitForExit(timeout: Duration) async -> Int32? {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if let status = exitStatus { return status }
+      try? await Task.sleep(for: .milliseconds(20))
+    }
+    return exitStatus
+  }
+
+  /// Waits up to `timeout` until the output contains `text`.
+  @discardableResult
+  public func waitForOutput(_ text: String, timeout: Duration) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if outputText.contains(text) { return true }
+      if !isRunning { return outputText.contains(text) }
+      try? await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+  }
+
+  /// Kills the process (SIGKILL) if it still runs and reaps it.
+  public func stop() {
+    process.withLock { process in
+      guard let running = process else { return }
+      if running.isRunning {
+        kill(pid, SIGKILL)
+        running.waitUntilExit()
+      }
+      process = nil
+    }
+  }
+}

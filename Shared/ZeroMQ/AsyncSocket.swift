@@ -1,0 +1,180 @@
+import Foundation
+
+
+/// A libzmq socket for async code: its own thread owns the socket, callers `await`.
+///
+/// Every libzmq call happens on one dedicated thread (libzmq sockets are not thread-safe), which
+/// waits in `zmq_poll` on the socket and on an eventfd that callers use to wake it. The
+/// cooperative thread pool never blocks: ``send(_:)`` and ``receive()`` suspend until the loop
+/// thread has done the work. Received messages are read ahead into a bounded buffer; when it is
+/// full the thread stops reading and libzmq's high-water mark pushes back on the peer.
+public final class AsyncSocket: Sendable {
+  /// The error waiting operations get after ``close()``.
+  public struct Closed: Error, Sendable, CustomStringConvertible {
+    /// Which socket was closed.
+    public let label: String
+    public var description: String { "socket \(label) is closed" }
+  }
+
+  /// The messaging pattern.
+  public let type: SocketType
+  private let loop: SocketLoop
+
+  /// Opens a socket of `type` and runs `configure` on its thread (set options, bind, connect).
+  ///
+  /// - Parameters:
+  ///   - readAhead: how many received messages may wait in memory for ``receive()``.
+  ///   - configure: runs before any traffic; an error from it closes the socket and is rethrown.
+  public init(
+    _ context: Context, type: SocketType, readAhead: Int = 1024,
+    configure: @escaping @Sendable (Socket) throws -> Void = { _ in }
+  ) async throws {
+    let loop = try SocketLoop(capacity: readAhead, label: "\(type)")
+    self.type = type
+    self.loop = loop
+    try await withCheckedThrowingContinuation { (started: CheckedContinuation<Void, any Error>) in
+      let thread = Thread {
+        let socket: Socket
+        do {
+          socket = try Socket(context, type: type)
+          try configure(socket)
+        } catch {
+          loop.state.withLock { $0.finished = error }
+          started.resume(throwing: error)
+          return
+        }
+        started.resume()
+        loop.run(socket)
+      }
+      thread.name = "zmq-\(type)"
+      thread.start()
+    }
+  }
+
+  deinit {
+    close()
+  }
+
+  /// Closes the socket: its thread stops, and pending operations fail with ``Closed``.
+  ///
+  /// Idempotent; returns at once.
+  public func close() {
+    loop.state.withLock { state in
+      guard !state.closing else { return }
+      state.closing = true
+      loop.wakeLocked(&state)
+    }
+  }
+
+  /// Queues a multipart message and returns once libzmq has taken it.
+  ///
+  /// Waits (without blocking a thread) while the socket is at its high-water mark.
+  public func send(_ frames: [[UInt8]]) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      let failure: (any Error)? = loop.state.withLock { state in
+        if let finished = state.finished { return finished }
+        state.sends.append(.init(frames: frames, continuation: continuation))
+        loop.wakeLocked(&state)
+        return nil
+      }
+      if let failure { continuation.resume(throwing: failure) }
+    }
+  }
+
+  /// Receives the next message; cancelling the calling task ends the wait with `CancellationError`.
+  public func receive() async throws -> Message {
+    let id = loop.state.withLock { state in
+      state.nextID += 1
+      return state.nextID
+    }
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message, any Error>) in
+        let outcome: Result<Message, any Error>? = loop.state.withLock { state in
+          if state.cancelledReceivers.remove(id) != nil { return .failure(CancellationError()) }
+          if let message = state.buffered.popFirst() {
+            if state.readingPaused {
+              state.readingPaused = false
+              loop.wakeLocked(&state)
+            }
+            return .success(message)
+          }
+          if let finished = state.finished { return .failure(finished) }
+          state.receivers.append(.init(id: id, continuation: continuation))
+          return nil
+        }
+        if let outcome { continuation.resume(with: outcome) }
+      }
+    } onCancel: {
+      let receiver = loop.state.withLock { state in
+        let receiver = state.receivers.remove { $0.id == id }
+        if receiver == nil { state.cancelledReceivers.insert(id) }
+        return receiver
+      }
+      receiver?.continuation.resume(throwing: CancellationError())
+    }
+  }
+
+  /// Runs `body` with the socket on its own thread: read or set options, subscribe, bind.
+  public func withSocket<T: Sendable>(_ body: @escaping @Sendable (Socket) throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+      let operation: SocketLoop.Operation = { socket in
+        continuation.resume(with: Result { try body(socket.get()) })
+      }
+      let failure: (any Error)? = loop.state.withLock { state in
+        if let finished = state.finished { return finished }
+        state.operations.append(operation)
+        loop.wakeLocked(&state)
+        return nil
+      }
+      if let failure { continuation.resume(throwing: failure) }
+    }
+  }
+
+  /// Binds to `endpoint` and returns the endpoint actually bound (wildcard ports resolved).
+  @discardableResult
+  public func bind(_ endpoint: String) async throws -> String {
+    try await withSocket { socket in
+      try socket.bind(endpoint)
+      return try socket.lastEndpoint()
+    }
+  }
+
+  /// Connects to `endpoint`.
+  public func connect(_ endpoint: String) async throws {
+    try await withSocket { try $0.connect(endpoint) }
+  }
+
+  /// Applies a socket option on the socket's thread.
+  public func set(_ option: SocketOption) async throws {
+    try await withSocket { try $0.set(option) }
+  }
+
+  /// The received messages as an async sequence; it ends when the socket closes or the task is cancelled.
+  public var messages: Messages { Messages(socket: self) }
+
+  /// An `AsyncSequence` of received messages.
+  public struct Messages: AsyncSequence, Sendable {
+    let socket: AsyncSocket
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> Iterator { Iterator(socket: socket) }
+
+    /// Receives one message per `next()`.
+    public struct Iterator: AsyncIteratorProtocol {
+      let socket: AsyncSocket
+
+      /// The next message, or `nil` once the socket is closed or the task cancelled.
+      public mutating func next() async throws -> Message? {
+        do {
+          return try await socket.receive()
+        } catch is CancellationError {
+          return nil
+        } catch is Closed {
+          return nil
+        } catch let error as ZMQError where error.isTerminated {
+          return nil
+        }
+      }
+    }
+  }
+}

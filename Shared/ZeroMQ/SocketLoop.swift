@@ -1,0 +1,173 @@
+import CZeroMQ
+import Foundation
+
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The state an ``AsyncSocket`` shares with the thread that owns its libzmq socket.
+///
+/// Callers only touch the `Mutex`-protected inbox and the wake-up eventfd; the socket itself lives
+/// in ``run(_:)``'s frame on the loop thread and never leaves it.
+final class SocketLoop: Sendable {
+  struct PendingSend {
+    let frames: [[UInt8]]
+    let continuation: CheckedContinuation<Void, any Error>
+  }
+
+  struct Receiver {
+    let id: UInt64
+    let continuation: CheckedContinuation<Message, any Error>
+  }
+
+  /// Work to run on the loop thread: given the socket, or the error that closed it.
+  typealias Operation = @Sendable (Result<Socket, any Error>) -> Void
+
+  struct State {
+    var buffered = FIFO<Message>()
+    var receivers = FIFO<Receiver>()
+    var cancelledReceivers: Set<UInt64> = []
+    var sends = FIFO<PendingSend>()
+    var operations: [Operation] = []
+    var closing = false
+    var finished: (any Error)?
+    var wakePending = false
+    var readingPaused = false
+    var nextID: UInt64 = 0
+  }
+
+  let state = Locked(State())
+  let wakeFD: Int32
+  let capacity: Int
+  let label: String
+
+  init(capacity: Int, label: String) throws(ZMQError) {
+    let fd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+    guard fd >= 0 else { throw ZMQError(call: "eventfd", code: errno, detail: label) }
+    self.wakeFD = fd
+    self.capacity = max(1, capacity)
+    self.label = label
+  }
+
+  deinit {
+    Glibc.close(wakeFD)
+  }
+
+  /// Wakes the loop thread if a wake-up is not already on its way. Call with the lock held.
+  func wakeLocked(_ state: inout State) {
+    guard !state.wakePending else { return }
+    state.wakePending = true
+    var one: UInt64 = 1
+    _ = write(wakeFD, &one, 8)
+  }
+
+  /// Serves the socket until ``AsyncSocket/close()`` or until its context is shut down.
+  func run(_ socket: Socket) {
+    var poller = Poller()
+    let socketItem = poller.add(socket, events: [])
+    let wakeItem = poller.add(fileDescriptor: wakeFD, events: .readable)
+    var outgoing = FIFO<PendingSend>()
+    var failure: any Error = AsyncSocket.Closed(label: label)
+
+    loop: while true {
+      let (operations, closing, canRead) = state.withLock { state in
+        state.wakePending = false
+        while let send = state.sends.popFirst() { outgoing.append(send) }
+        let operations = state.operations
+        state.operations = []
+        return (operations, state.closing, !state.readingPaused)
+      }
+      for operation in operations { operation(.success(socket)) }
+      if closing { break loop }
+
+      do {
+        while let send = outgoing.first {
+          guard try socket.send(multipart: send.frames, dontWait: true) else { break }
+          _ = outgoing.popFirst()
+          send.continuation.resume()
+        }
+      } catch {
+        if let send = outgoing.popFirst() { send.continuation.resume(throwing: error) }
+        if error.isTerminated {
+          failure = error
+          break loop
+        }
+      }
+
+      var drainedAll = true
+      if canRead {
+        var batch: [Message] = []
+        do {
+          while batch.count < 256, let message = try socket.receive(dontWait: true) { batch.append(message) }
+          drainedAll = batch.count < 256
+        } catch {
+          if error.isTerminated {
+            failure = error
+            break loop
+          }
+        }
+        if !batch.isEmpty { deliver(batch) }
+      }
+      if !drainedAll && state.withLock({ !$0.readingPaused }) { continue }
+
+      var events: PollEvents = []
+      if state.withLock({ !$0.readingPaused }) { events.insert(.readable) }
+      if !outgoing.isEmpty { events.insert(.writable) }
+      poller.update(socketItem, events: events)
+      do {
+        let ready = try poller.poll()
+        if ready[wakeItem].contains(.readable) {
+          var value: UInt64 = 0
+          _ = read(wakeFD, &value, 8)
+        }
+      } catch {
+        failure = error
+        break loop
+      }
+    }
+
+    socket.close()
+    finish(failure, outgoing: outgoing)
+  }
+
+  /// Hands received messages to waiting receivers first, then to the buffer.
+  private func deliver(_ batch: [Message]) {
+    var handoffs: [(Receiver, Message)] = []
+    state.withLock { state in
+      for message in batch {
+        if let receiver = state.receivers.popFirst() {
+          handoffs.append((receiver, message))
+        } else {
+          state.buffered.append(message)
+        }
+      }
+      state.readingPaused = state.buffered.count >= capacity
+    }
+    for (receiver, message) in handoffs { receiver.continuation.resume(returning: message) }
+  }
+
+  /// Fails everything still waiting once the loop has ended.
+  private func finish(_ failure: any Error, outgoing: FIFO<PendingSend>) {
+    var outgoing = outgoing
+    let (receivers, queued, operations) = state.withLock { state in
+      state.finished = failure
+      let taken = (state.receivers, state.sends, state.operations)
+      state.receivers = FIFO()
+      state.sends = FIFO()
+      state.operations = []
+      return taken
+    }
+    var waiting = receivers
+    var sends = queued
+    while let receiver = waiting.popFirst() { receiver.continuation.resume(throwing: failure) }
+    while let send = outgoing.popFirst() { send.continuation.resume(throwing: failure) }
+    while let send = sends.popFirst() { send.continuation.resume(throwing: failure) }
+    for operation in operations { operation(.failure(failure)) }
+  }
+}
+
+extension Error {
+  /// True for libzmq's `ETERM`: the context is shutting down.
+  var isTerminated: Bool { (self as? ZMQError)?.isTerminated ?? false }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+import PasserelleRuntime
+import Testing
+
+@Suite struct JSONLogHandlerTests {
+  private func log(_ body: (Logger) -> Void) throws -> [String: Any] {
+    let lines = LogLines()
+    let logger = Logger(label: "test") { _ in
+      JSONLogHandler(service: "passerelle-example", output: lines.append)
+    }
+    body(logger)
+    let line = try #require(lines.all.first)
+    #expect(lines.all.count == 1)
+    #expect(line.hasSuffix("}\n"))
+    #expect(line.dropLast().contains("\n") == false)
+    return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+  }
+
+  @Test func writesOneObjectWithTheFixedKeys() throws {
+    let object = try log { $0.info("started", metadata: ["events": "3"]) }
+    #expect(object["level"] as? String == "info")
+    #expect(object["service"] as? String == "passerelle-example")
+    #expect(object["msg"] as? String == "started")
+    #expect(object["events"] as? String == "3")
+    let ts = try #require(object["ts"] as? String)
+    #expect(ts.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil)
+  }
+
+  @Test func escapesQuotesBackslashesAndControlCharacters() throws {
+    let message = "said \"hi\"\nback\\slash\ttab\u{1}"
+    let object = try log { $0.warning("\(message)", metadata: ["msg": "clash", "nested": ["a": ["x\"y"]]]) }
+    #expect(object["msg"] as? String == message)
+    #expect(object["_msg"] as? String == "clash")
+    let nested = try #require(object["nested"] as? [String: Any])
+    #expect(nested["a"] as? [String] == ["x\"y"])
+  }
+
+  @Test func respectsTheLogLevel() {
+    let lines = LogLines()
+    var logger = Logger(label: "test") { _ in JSONLogHandler(service: "s", output: lines.append) }
+    logger.logLevel = .warning
+    logger.info("hidden")
+    logger.error("shown")
+    #expect(lines.all.count == 1)
+  }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import PasserelleTestKit
+import Testing
+import ZeroMQ
+
+/// CURVE keys and the ZAP allow-list between Swift peers.
+@Suite struct CurveTests {
+  @Test func keyPairsRoundTripThroughZ85() throws {
+    let pair = try CurveKeyPair.generate()
+    #expect(pair.publicKey.utf8.count == 40)
+    #expect(try CurveKeyPair.publicKey(forSecretKey: pair.secretKey) == pair.publicKey)
+    let raw = try CurveKeyPair.rawKey(z85: pair.publicKey)
+    #expect(raw.count == 32)
+    #expect(try CurveKeyPair.z85(rawKey: raw) == pair.publicKey)
+    #expect(try CurveKeyPair(publicKey: pair.publicKey, secretKey: pair.secretKey) == pair)
+    let other = try CurveKeyPair.generate()
+    #expect(throws: ZMQError.self) { try CurveKeyPair(publicKey: other.publicKey, secretKey: pair.secretKey) }
+    #expect(throws: ZMQError.self) { try CurveKeyPair.rawKey(z85: "short") }
+  }
+
+  @Test func allowListAdmitsKnownClientsOnly() async throws {
+    let context = try Context()
+    let server = try CurveKeyPair.generate()
+    let known = try CurveKeyPair.generate()
+    let stranger = try CurveKeyPair.generate()
+    let decisions = DecisionLog()
+    let zap = try await ZAPAuthenticator(context, allowedClientKeys: [known.publicKey]) { decisions.append($0) }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await zap.run() }
+      let router = try await AsyncSocket(context, type: .router) { try $0.set(.curveServer(secretKey: server.secretKey)) }
+      let endpoint = try await router.bind("tcp://127.0.0.1:*")
+
+      let friend = try await AsyncSocket(context, type: .dealer) {
+        try $0.set(.curveClient(serverKey: server.publicKey, keyPair: known))
+        try $0.connect(endpoint)
+      }
+      let intruder = try await AsyncSocket(context, type: .dealer) {
+        try $0.set(.curveClient(serverKey: server.publicKey, keyPair: stranger))
+        try $0.connect(endpoint)
+      }
+      try await intruder.send([Array("let me in".utf8)])
+      try await friend.send([Array("hello".utf8)])
+      let request = try await withDeadline(.seconds(5), "allowed request") { try await router.receive() }
+      #expect(request[1].string == "hello")
+      // The intruder's message never arrives.
+      let leaked = try? await withDeadline(.milliseconds(500), "intruder") { try await router.receive() }
+      #expect(leaked == nil)
+      #expect(decisions.snapshot.contains { $0.clientKey == stranger.publicKey && !$0.accepted })
+      #expect(decisions.snapshot.contains { $0.clientKey == known.publicKey && $0.accepted })
+      group.cancelAll()
+    }
+  }
+}
+
+/// Collects ZAP decisions from the handler's thread.
+final class DecisionLog: @unchecked Sendable {  // `decisions` is only touched under `lock`
+  private let lock = NSLock()
+  private var decisions: [ZAPAuthenticator.Decision] = []
+  func append(_ decision: ZAPAuthenticator.Decision) { lock.withLock { decisions.append(decision) } }
+  var snapshot: [ZAPAuthenticator.Decision] { lock.withLock { decisions } }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import PasserelleTestKit
+import Testing
+import ZeroMQ
+
+/// Round trips for every pattern Passerelle uses, over inproc, ipc and tcp.
+@Suite struct PatternTests {
+  static let transports = ["inproc", "ipc", "tcp"]
+
+  /// A fresh endpoint to bind for `transport`.
+  static func endpoint(_ transport: String) throws -> String {
+    switch transport {
+    case "inproc": "inproc://pattern-\(UUID().uuidString)"
+    case "ipc": "ipc://\(try TestPaths.temporaryDirectory("zmq").path)/s"
+    default: "tcp://127.0.0.1:*"
+    }
+  }
+
+
+  @Test(arguments: transports)
+  func pubSubDeliversOnlySubscribedTopics(transport: String) async throws {
+    let context = try Context()
+    let publisher = try await AsyncSocket(context, type: .pub)
+    let endpoint = try await publisher.bind(Self.endpoint(transport))
+    let subscriber = try await AsyncSocket(context, type: .sub) { socket in
+      try socket.set(.subscribe(Array("pos.".utf8)))
+      try socket.connect(endpoint)
+    }
+    // Slow joiner: publish a warm-up until the subscription has reached the publisher.
+    let joined = try await withDeadline(.seconds(5), "subscription") {
+      while true {
+        try await publisher.send([Array("pos.warmup".utf8), []])
+        if let message = try? await withDeadline(.milliseconds(50), "warm-up") { try await subscriber.receive() } {
+          return message[0].string
+        }
+      }
+    }
+    #expect(joined == "pos.warmup")
+    for index in 0..<100 {
+      try await publisher.send([Array("web.viewed".utf8), Array("\(index)".utf8)])
+      try await publisher.send([Array("pos.receipt".utf8), Array("\(index)".utf8)])
+    }
+    var received: [String] = []
+    while received.count < 100 {
+      let message = try await withDeadline(.seconds(5), "message") { try await subscriber.receive() }
+      if message[0].string == "pos.warmup" { continue }
+      #expect(message[0].string == "pos.receipt")
+      received.append(message[1].string)
+    }
+    #expect(received == (0..<100).map(String.init))
+  }
+
+  @Test(arguments: transports)
+  func xpubSeesSubscriptionsAndXsubReceives(transport: String) async throws {
+    let context = try Context()
+    let xpub = try await AsyncSocket(context, type: .xpub) { try $0.set(.xpubNoDrop(true)) }
+    let endpoint = try await xpub.bind(Self.endpoint(transport))
+    let xsub = try await AsyncSocket(context, type: .xsub) { socket in try socket.connect(endpoint) }
+    try await xsub.send([[1] + Array("customer.".utf8)])
+    let subscription = try await withDeadline(.seconds(5), "subscription") { try await xpub.receive() }
+    #expect(subscription[0].bytes == [1] + Array("customer.".utf8))
+    try await xpub.send([Array("customer.identified".utf8), Array("{}".utf8)])
+    try await xpub.send([Array("order.placed".utf8), Array("{}".utf8)])
+    try await xpub.send([Array("customer.merged".utf8), Array("{}".utf8)])
+    let first = try await withDeadline(.seconds(5), "first") { try await xsub.receive() }
+    let second = try await withDeadline(.seconds(5), "second") { try await xsub.receive() }
+    #expect(first[0].string == "customer.identified")
+    #expect(second[0].string == "customer.merged")
+  }
+
+  @Test(arguments: transports)
+  func dealerRouterRoundTripWithRoutingId(transport: String) async throws {
+    let context = try Context()
+    let router = try await AsyncSocket(context, type: .router) { try $0.set(.routerMandatory(true)) }
+    let endpoint = try await router.bind(Self.endpoint(transport))
+    let dealer = try await AsyncSocket(context, type: .dealer) { socket in
+      try socket.set(.routingId(Array("till-7".utf8)))
+      try socket.connect(endpoint)
+    }
+    let big = [UInt8](repeating: 0xAB, count: 1 << 20)
+    try await dealer.send([Array("receipt".utf8), [], big])
+    let request = try await withDeadline(.seconds(5), "request") { try await router.receive() }
+    #expect(request.count == 4)
+    #expect(request[0].string == "till-7")
+    #expect(request[3].count == big.count)
+    try await router.send([request[0].bytes, Array("ack".utf8)])
+    let reply = try await withDeadline(.seconds(5), "reply") { try await dealer.receive() }
+    #expect(reply[0].string == "ack")
+  }
+
+  @Test(arguments: transports)
+  func pushPullKeepsOrder(transport: String) async throws {
+    let context = try Context()
+    let pull = try await AsyncSocket(context, type: .pull, readAhead: 16)
+    let endpoint = try await pull.bind(Self.endpoint(transport))
+    let push = try await AsyncSocket(context, type: .push) { socket in
+      try socket.set(.sendHighWaterMark(8))
+      try socket.connect(endpoint)
+    }
+    let count = 2_000
+    async let sent: Void = {
+      for index in 0..<count { try await push.send([withUnsafeBytes(of: UInt32(index)) { Array($0) }]) }
+    }()
+    var next: UInt32 = 0
+    for try await message in pull.messages {
+      let value = message[0].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+      #expect(value == next)
+      next += 1
+      if next == count { break }
+    }
+    try await sent
+    #expect(next == count)
+  }
+
+  @Test func synchronousSocketsRoundTrip() throws {
+    let context = try Context()
+    let rep = try Socket(context, type: .rep)
+    try rep.bind("inproc://sync")
+    let req = try Socket(context, type: .req)
+    try req.connect("inproc://sync")
+    try req.send(multipart: [Array("a".utf8), Array("b".utf8)])
+    let request = try #require(try rep.receive())
+    #expect(request.frames.map(\.string) == ["a", "b"])
+    try rep.send(Array("ok".utf8))
+    #expect(try req.receive()?[0].string == "ok")
+    #expect(try rep.receive(dontWait: true) == nil)
+  }
+}
+
