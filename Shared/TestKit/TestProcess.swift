@@ -90,6 +90,18 @@ public final class TestProcess: Sendable {
     return false
   }
 
+  /// Waits up to `timeout` for a complete output line starting with `prefix` and returns it.
+  public func waitForLine(startingWith prefix: String, timeout: Duration) async -> String? {
+    let deadline = ContinuousClock.now + timeout
+    repeat {
+      let text = outputText
+      let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+      if let line = complete.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+      try? await Task.sleep(for: .milliseconds(20))
+    } while ContinuousClock.now < deadline && isRunning
+    return nil
+  }
+
   /// Kills the process (SIGKILL) if it still runs and reaps it.
   public func stop() {
     process.withLock { process in

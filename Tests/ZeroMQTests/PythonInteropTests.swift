@@ -43,8 +43,8 @@ import ZeroMQ
     let endpoint = try Self.endpoint(transport).replacingOccurrences(of: "*", with: "0")
     let peer = try TestProcess(TestPaths.python, [Self.script, "server", endpoint])
     defer { peer.stop() }
-    #expect(await peer.waitForOutput("listening", timeout: .seconds(20)), "\(peer.outputText)")
-    let bound = try #require(peer.outputText.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+    let line = await peer.waitForLine(startingWith: "listening ", timeout: .seconds(20))
+    let bound = try #require(line?.split(separator: " ").last.map(String.init), "\(peer.outputText)")
     let context = try Context()
     let dealer = try await AsyncSocket(context, type: .dealer)
     try await dealer.connect(bound)
@@ -87,8 +87,8 @@ import ZeroMQ
       TestPaths.python,
       [Self.script, "server", "tcp://127.0.0.1:0", "--secret-key=\(server.secretKey)", "--allow=\(client.publicKey)"])
     defer { peer.stop() }
-    #expect(await peer.waitForOutput("listening", timeout: .seconds(20)), "\(peer.outputText)")
-    let bound = try #require(peer.outputText.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+    let line = await peer.waitForLine(startingWith: "listening ", timeout: .seconds(20))
+    let bound = try #require(line?.split(separator: " ").last.map(String.init), "\(peer.outputText)")
     let context = try Context()
     let dealer = try await AsyncSocket(context, type: .dealer) {
       try $0.set(.curveClient(serverKey: server.publicKey, keyPair: client))
