@@ -55,6 +55,7 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "Hummingbird", package: "hummingbird"),
       ],
       path: "Shared/Runtime",
@@ -63,7 +64,8 @@ let package = Package(
     .target(
       name: "PasserelleBus",
       dependencies: [
-        "ZeroMQ", "PasserelleEvents", "PasserelleStorage",
+        "ZeroMQ", "PasserelleEvents", "PasserelleStorage", "PasserelleRuntime",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,14 +92,19 @@ let package = Package(
     ),
     .executableTarget(
       name: "passerelle-bus",
-      dependencies: ["PasserelleBroker", "PasserelleRuntime"],
+      dependencies: [
+        "PasserelleBroker", "PasserelleBus", "PasserelleRuntime", "PasserelleStorage", "ZeroMQ",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       path: "Services/Bus",
       swiftSettings: settings
     ),
     .executableTarget(
       name: "passerelle",
       dependencies: [
-        "PasserelleBus", "PasserelleRuntime",
+        "PasserelleBus", "PasserelleRuntime", "PasserelleEvents", "PasserelleStorage", "ZeroMQ",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Services/CLI",
@@ -125,7 +132,7 @@ let package = Package(
     .testTarget(
       name: "RuntimeTests",
       dependencies: [
-        "PasserelleRuntime", "PasserelleTestKit",
+        "PasserelleRuntime",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       path: "Tests/RuntimeTests",

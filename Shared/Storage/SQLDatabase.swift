@@ -43,10 +43,15 @@ public enum SQLDialect: String, Sendable {
 public protocol SQLTransaction: Sendable {
   /// The dialect of the database this transaction runs on.
   var dialect: SQLDialect { get }
-  /// Runs one statement that returns no rows.
-  func execute(_ sql: String, _ bindings: [SQLValue]) async throws
-  /// Runs one statement once per element of `rows`, reusing the prepared statement.
-  func executeBatch(_ sql: String, _ rows: [[SQLValue]]) async throws
+  /// Runs one statement that returns no rows, and returns how many rows it changed.
+  ///
+  /// An `INSERT … ON CONFLICT DO NOTHING` that hit a conflict returns `0`.
+  @discardableResult
+  func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int
+  /// Runs one statement once per element of `rows`, reusing the prepared statement, and returns
+  /// how many rows all the runs changed together.
+  @discardableResult
+  func executeBatch(_ sql: String, _ rows: [[SQLValue]]) async throws -> Int
   /// Runs a query and returns every row.
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow]
 }
@@ -59,8 +64,9 @@ public protocol SQLDatabase: Sendable {
   var dialect: SQLDialect { get }
   /// Runs `body` in one transaction, committing when it returns and rolling back when it throws.
   func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T
-  /// Runs one statement outside an explicit transaction.
-  func execute(_ sql: String, _ bindings: [SQLValue]) async throws
+  /// Runs one statement outside an explicit transaction, and returns how many rows it changed.
+  @discardableResult
+  func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int
   /// Runs one query outside an explicit transaction.
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow]
 }

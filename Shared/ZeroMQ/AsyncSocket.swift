@@ -70,10 +70,18 @@ public final class AsyncSocket: Sendable {
   ///
   /// Waits (without blocking a thread) while the socket is at its high-water mark.
   public func send(_ frames: [[UInt8]]) async throws {
+    try await send(batch: [frames])
+  }
+
+  /// Queues several multipart messages, in order, and returns once libzmq has taken them all.
+  ///
+  /// One wake-up of the socket thread for the whole batch: the way to fan out many messages.
+  public func send(batch messages: [[[UInt8]]]) async throws {
+    guard !messages.isEmpty else { return }
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
       let failure: (any Error)? = loop.state.withLock { state in
         if let finished = state.finished { return finished }
-        state.sends.append(.init(frames: frames, continuation: continuation))
+        state.sends.append(.init(messages: messages[...], continuation: continuation))
         loop.wakeLocked(&state)
         return nil
       }
@@ -91,13 +99,7 @@ public final class AsyncSocket: Sendable {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message, any Error>) in
         let outcome: Result<Message, any Error>? = loop.state.withLock { state in
           if state.cancelledReceivers.remove(id) != nil { return .failure(CancellationError()) }
-          if let message = state.buffered.popFirst() {
-            if state.readingPaused {
-              state.readingPaused = false
-              loop.wakeLocked(&state)
-            }
-            return .success(message)
-          }
+          if let message = takeBuffered(&state) { return .success(message) }
           if let finished = state.finished { return .failure(finished) }
           state.receivers.append(.init(id: id, continuation: continuation))
           return nil
@@ -112,6 +114,23 @@ public final class AsyncSocket: Sendable {
       }
       receiver?.continuation.resume(throwing: CancellationError())
     }
+  }
+
+  /// Returns a message that has already arrived, or `nil` at once when none is waiting.
+  ///
+  /// For draining a burst after ``receive()`` returned: group commit takes everything queued.
+  public func receiveIfAvailable() -> Message? {
+    loop.state.withLock { takeBuffered(&$0) }
+  }
+
+  /// Pops a read-ahead message, waking the loop if it had stopped reading for lack of room.
+  private func takeBuffered(_ state: inout SocketLoop.State) -> Message? {
+    guard let message = state.buffered.popFirst() else { return nil }
+    if state.readingPaused {
+      state.readingPaused = false
+      loop.wakeLocked(&state)
+    }
+    return message
   }
 
   /// Runs `body` with the socket on its own thread: read or set options, subscribe, bind.

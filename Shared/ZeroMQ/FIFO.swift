@@ -15,6 +15,11 @@ struct FIFO<Element> {
     storage.append(element)
   }
 
+  /// Replaces the oldest element (the queue must not be empty).
+  mutating func replaceFirst(_ element: Element) {
+    storage[head] = element
+  }
+
   /// Removes and returns the oldest element.
   mutating func popFirst() -> Element? {
     guard !isEmpty else { return nil }

@@ -11,8 +11,9 @@ import Foundation
 /// Callers only touch the `Mutex`-protected inbox and the wake-up eventfd; the socket itself lives
 /// in ``run(_:)``'s frame on the loop thread and never leaves it.
 final class SocketLoop: Sendable {
+  /// Messages to send in order, and whom to tell once libzmq has taken the last one.
   struct PendingSend {
-    let frames: [[UInt8]]
+    var messages: ArraySlice<[[UInt8]]>
     let continuation: CheckedContinuation<Void, any Error>
   }
 
@@ -82,8 +83,14 @@ final class SocketLoop: Sendable {
       if closing { break loop }
 
       do {
-        while let send = outgoing.first {
-          guard try socket.send(multipart: send.frames, dontWait: true) else { break }
+        sending: while var send = outgoing.first {
+          while let frames = send.messages.first {
+            guard try socket.send(multipart: frames, dontWait: true) else {
+              outgoing.replaceFirst(send)
+              break sending
+            }
+            send.messages.removeFirst()
+          }
           _ = outgoing.popFirst()
           send.continuation.resume()
         }

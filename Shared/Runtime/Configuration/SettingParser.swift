@@ -72,3 +72,18 @@ extension SettingParser {
     )
   }
 }
+
+extension SettingParser where Value == Bool {
+  /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+  public static var boolean: Self {
+    Self(
+      valueName: "true|false", reason: "not true or false",
+      parse: { text in
+        switch text.lowercased() {
+        case "true", "1", "yes": true
+        case "false", "0", "no": false
+        default: nil
+        }
+      })
+  }
+}

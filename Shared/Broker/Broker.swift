@@ -1,0 +1,289 @@
+import Foundation
+import Logging
+import Metrics
+import PasserelleBus
+import PasserelleEvents
+import PasserelleStorage
+import ServiceLifecycle
+import ZeroMQ
+
+/// `passerelle-bus`'s engine: ingest with acknowledgement, the journal, fan-out, replay.
+///
+/// Three sockets (docs/PROTOCOL.md): a ROUTER for `PUBLISH`, an XPUB for the live stream, and a
+/// ROUTER for queries (`INFO`, `FETCH`, `POSITION`, `LAG`). Ingest is group-committed: every
+/// request that arrived while the previous transaction was being fsynced goes into the next one,
+/// then each publisher gets its `ACK` and the stored events go out live. On graceful shutdown the
+/// broker stops taking requests, finishes the batch in hand, acknowledges it, and returns.
+public struct Broker: Service {
+  private let configuration: BrokerConfiguration
+  private let journal: Journal
+  private let logger: Logger
+  private let onReady: @Sendable () -> Void
+  private let metrics = BrokerMetrics()
+
+  /// Creates a broker over an open journal; `onReady` runs once every socket is bound.
+  public init(
+    configuration: BrokerConfiguration, journal: Journal, logger: Logger,
+    onReady: @escaping @Sendable () -> Void = {}
+  ) {
+    self.configuration = configuration
+    self.journal = journal
+    self.logger = logger
+    self.onReady = onReady
+  }
+
+  public func run() async throws {
+    let context = try Context()
+    defer { context.shutdown() }
+    let metrics = self.metrics
+    let zap: ZAPAuthenticator? =
+      if let security = configuration.security {
+        try await ZAPAuthenticator(context, allowedClientKeys: security.allowedClientKeys) { decision in
+          if !decision.accepted { metrics.refusedClient() }
+        }
+      } else { nil }
+    let secretKey = configuration.security?.keyPair.secretKey
+    let secure: @Sendable (Socket) throws -> Void = { socket in
+      if let secretKey {
+        try socket.set(.curveServer(secretKey: secretKey))
+        try socket.set(.zapDomain("passerelle"))
+      }
+    }
+    let liveHighWaterMark = configuration.liveHighWaterMark
+    let ingest = try await AsyncSocket(context, type: .router, readAhead: 4096) { socket in
+      try secure(socket)
+      try socket.set(.receiveHighWaterMark(10_000))
+    }
+    let live = try await AsyncSocket(context, type: .xpub) { socket in
+      try secure(socket)
+      try socket.set(.sendHighWaterMark(liveHighWaterMark))
+    }
+    let query = try await AsyncSocket(context, type: .router) { socket in try secure(socket) }
+    let endpoints = configuration.endpoints
+    try await ingest.bind(endpoints.ingest)
+    try await live.bind(endpoints.live)
+    try await query.bind(endpoints.query)
+    logger.info(
+      "bus listening",
+      metadata: [
+        "ingest": "\(endpoints.ingest)", "live": "\(endpoints.live)", "query": "\(endpoints.query)",
+        "partitions": "\(configuration.partitions)", "curve": "\(configuration.security != nil)",
+      ])
+    onReady()
+
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      if let zap { group.addTask { try await zap.run() } }
+      group.addTask { try await drainSubscriptions(live) }
+      group.addTask { try await serveQueries(query) }
+      group.addTask { try await announceHeads(live) }
+      group.addTask { try await enforceRetention() }
+      // Ingest runs in this task: when it returns (graceful shutdown) everything else stops.
+      try await serveIngest(ingest, live: live)
+      group.cancelAll()
+    }
+    ingest.close()
+    live.close()
+    query.close()
+    logger.info("bus drained")
+  }
+
+  // MARK: Ingest
+
+  private func serveIngest(_ ingest: AsyncSocket, live: AsyncSocket) async throws {
+    while true {
+      let first: Message
+      do {
+        first = try await cancelWhenGracefulShutdown { try await ingest.receive() }
+      } catch is CancellationError {
+        return
+      }
+      var requests = [first]
+      var events = first.count
+      while events < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
+        requests.append(next)
+        events += next.count
+      }
+      try await commit(requests, ingest: ingest, live: live)
+    }
+  }
+
+  /// One publish request being answered.
+  private struct PendingRequest {
+    let routingId: [UInt8]
+    let requestId: [UInt8]
+    var outcomes: [PublishOutcome?]
+  }
+
+  private func commit(_ messages: [Message], ingest: AsyncSocket, live: AsyncSocket) async throws {
+    var requests: [PendingRequest] = []
+    var entries: [Journal.Entry] = []
+    var slots: [(request: Int, index: Int)] = []
+    var replies: [[[UInt8]]] = []
+    for message in messages {
+      guard message.count >= 3 else {
+        metrics.badRequest(socket: "ingest", field: "command")
+        replies.append(
+          errorReply(message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]")))
+        continue
+      }
+      guard message[1].string == Command.publish.rawValue else {
+        metrics.badRequest(socket: "ingest", field: "command")
+        let reason = "unknown command \"\(message[1].string)\" on the ingest socket (expected PUBLISH)"
+        replies.append(errorReply(message, ProtocolError(field: "command", reason: reason)))
+        continue
+      }
+      var request = PendingRequest(
+        routingId: message[0].bytes, requestId: message[2].bytes,
+        outcomes: Array(repeating: nil, count: message.count - 3))
+      for index in 3..<message.count {
+        let body = message[index].bytes
+        do {
+          let event = try CloudEvent.decode(body)
+          entries.append(Journal.Entry(event: event, body: body))
+          slots.append((requests.count, index - 3))
+        } catch {
+          metrics.rejected(field: error.field)
+          request.outcomes[index - 3] = PublishOutcome(rejectedField: error.field, reason: error.description)
+        }
+      }
+      requests.append(request)
+    }
+
+    let started = ContinuousClock.now
+    let appended = try await journal.append(entries)
+    metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+    metrics.batchSize.record(entries.count)
+
+    var fanOut: [[[UInt8]]] = []
+    for (slot, result) in zip(slots, appended) {
+      requests[slot.request].outcomes[slot.index] = PublishOutcome(status: result.status, position: result.position)
+    }
+    for (entry, result) in zip(entries, appended) where result.status == .stored {
+      fanOut.append([
+        Array(Topic.topic(partition: result.position.partition, type: entry.event.type).utf8),
+        Array(result.position.description.utf8), entry.body,
+      ])
+    }
+    let stored = fanOut.count
+    metrics.stored.increment(by: stored)
+    metrics.duplicates.increment(by: appended.count - stored)
+    for request in requests {
+      replies.append(
+        [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]
+          + request.outcomes.map { WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal")) })
+    }
+    // Acknowledge first: the events are durable; live delivery is best effort, repaired by replay.
+    try await ingest.send(batch: replies)
+    try await live.send(batch: fanOut)
+    metrics.fannedOut.increment(by: stored)
+  }
+
+  private func errorReply(_ message: Message, _ error: ProtocolError) -> [[UInt8]] {
+    let requestId = message.count > 2 ? message[2].bytes : []
+    return [message[0].bytes, Array(Command.error.rawValue.utf8), requestId, WireJSON.encode(error)]
+  }
+
+  // MARK: Queries
+
+  private func serveQueries(_ query: AsyncSocket) async throws {
+    for try await message in query.messages {
+      try await query.send(await answer(message))
+    }
+  }
+
+  private func answer(_ message: Message) async -> [[UInt8]] {
+    guard message.count >= 3 else {
+      metrics.badRequest(socket: "query", field: "command")
+      return errorReply(message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]"))
+    }
+    let head = [message[0].bytes]
+    let requestId = message[2].bytes
+    do {
+      switch Command(rawValue: message[1].string) {
+      case .info:
+        let info = JournalInfo(partitions: configuration.partitions, heads: await journal.currentHeads)
+        return head + [Array(Command.info.rawValue.utf8), requestId, WireJSON.encode(info)]
+      case .fetch:
+        guard message.count >= 4 else { throw ProtocolError(field: "body", reason: "missing") }
+        let request = try WireJSON.decode(FetchRequest.self, from: message[3], field: "body")
+        let (header, bodies) = try await journal.fetch(request)
+        metrics.replayed.increment(by: bodies.count)
+        return head + [Array(Command.events.rawValue.utf8), requestId, WireJSON.encode(header)] + bodies
+      case .position:
+        guard message.count >= 4 else { throw ProtocolError(field: "body", reason: "missing") }
+        let report = try WireJSON.decode(PositionReport.self, from: message[3], field: "body")
+        try await journal.record(report)
+        let heads = await journal.currentHeads
+        metrics.lag(subscriber: report.subscriber, partition: report.partition, lag: max(0, heads[report.partition] - report.offset))
+        return head + [Array(Command.ok.rawValue.utf8), requestId]
+      case .lag:
+        return head + [Array(Command.lag.rawValue.utf8), requestId, WireJSON.encode(try await journal.lag())]
+      default:
+        throw ProtocolError(field: "command", reason: "unknown command \"\(message[1].string)\" on the query socket")
+      }
+    } catch let error as ProtocolError {
+      metrics.badRequest(socket: "query", field: error.field)
+      return errorReply(message, error)
+    } catch {
+      logger.error("query failed", metadata: ["error": "\(error)"])
+      return errorReply(message, ProtocolError(field: "journal", reason: "\(error)"))
+    }
+  }
+
+  // MARK: Live stream housekeeping
+
+  /// Reads XPUB's subscription messages so they never pile up.
+  private func drainSubscriptions(_ live: AsyncSocket) async throws {
+    for try await message in live.messages {
+      guard let first = message.frames.first, first.count > 0 else { continue }
+      let subscribed = first.withUnsafeBytes { $0[0] == 1 }
+      logger.debug("live subscription", metadata: ["subscribed": "\(subscribed)", "topic": "\(first.string.dropFirst())"])
+    }
+  }
+
+  /// Announces every partition's head so an idle subscriber notices events it missed.
+  private func announceHeads(_ live: AsyncSocket) async throws {
+    while !Task.isCancelled {
+      try await Task.sleep(for: configuration.headInterval)
+      let heads = await journal.currentHeads
+      try await live.send(
+        batch: heads.enumerated().map { partition, head in
+          [
+            Array(Topic.topic(partition: partition, type: Topic.headMarker).utf8),
+            Array(EventPosition(partition: partition, offset: head).description.utf8), [],
+          ]
+        })
+    }
+  }
+
+  /// Applies retention and publishes the journal's size.
+  private func enforceRetention() async throws {
+    while !Task.isCancelled {
+      do {
+        let cutoff = configuration.retentionAge.map { Date().addingTimeInterval(-$0.seconds) }
+        let removed = try await journal.prune(storedBefore: cutoff, maxBytes: configuration.retentionBytes)
+        if removed > 0 {
+          metrics.pruned.increment(by: removed)
+          logger.info("retention removed events", metadata: ["events": "\(removed)"])
+        }
+        let (events, bytes) = try await journal.size()
+        metrics.journalEvents.record(events)
+        metrics.journalBytes.record(bytes)
+      } catch {
+        logger.error("retention failed", metadata: ["error": "\(error)"])
+      }
+      try await Task.sleep(for: configuration.retentionInterval)
+    }
+  }
+}
+
+extension Duration {
+  /// Whole nanoseconds, saturating.
+  var nanoseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+  }
+
+  /// The duration in seconds as a `Double`.
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

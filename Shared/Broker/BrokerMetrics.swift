@@ -1,0 +1,36 @@
+import Metrics
+
+/// The bus's metrics, through the swift-metrics API (Prometheus at bootstrap).
+struct BrokerMetrics: Sendable {
+  let stored = Counter(label: "passerelle_bus_events_stored_total")
+  let duplicates = Counter(label: "passerelle_bus_events_duplicate_total")
+  let fannedOut = Counter(label: "passerelle_bus_events_fanned_out_total")
+  let replayed = Counter(label: "passerelle_bus_events_replayed_total")
+  let commitSeconds = Timer(label: "passerelle_bus_commit_duration_seconds", preferredDisplayUnit: .seconds)
+  let batchSize = Recorder(label: "passerelle_bus_commit_batch_events")
+  let journalEvents = Gauge(label: "passerelle_bus_journal_events")
+  let journalBytes = Gauge(label: "passerelle_bus_journal_bytes")
+  let pruned = Counter(label: "passerelle_bus_events_pruned_total")
+
+  /// Counts an event refused at ingest, by the envelope field at fault.
+  func rejected(field: String) {
+    Counter(label: "passerelle_bus_events_rejected_total", dimensions: [("field", field)]).increment()
+  }
+
+  /// Counts a request refused on a ROUTER socket, by the field at fault.
+  func badRequest(socket: String, field: String) {
+    Counter(label: "passerelle_bus_bad_requests_total", dimensions: [("socket", socket), ("field", field)])
+      .increment()
+  }
+
+  /// Counts a CURVE client the allow-list refused.
+  func refusedClient() {
+    Counter(label: "passerelle_bus_curve_refused_total").increment()
+  }
+
+  /// Records a subscriber's lag in one partition.
+  func lag(subscriber: String, partition: Int, lag: Int64) {
+    Gauge(label: "passerelle_bus_subscriber_lag", dimensions: [("subscriber", subscriber), ("partition", "\(partition)")])
+      .record(lag)
+  }
+}

@@ -1,0 +1,293 @@
+/// A strict RFC 8259 parser from UTF-8 bytes to `JSONValue`, written for the bus's hot path.
+///
+/// It walks the buffer once, keeps integers exact, and reports the byte offset of the first error.
+struct JSONParser {
+  /// Nesting deeper than this is refused, so hostile input cannot exhaust the stack.
+  static let maximumDepth = 256
+
+  private let bytes: UnsafeBufferPointer<UInt8>
+  private var index = 0
+  private var depth = 0
+
+  private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    self.bytes = bytes
+  }
+
+  /// Parses a whole document: one value, surrounded only by whitespace.
+  static func parseDocument(_ bytes: UnsafeBufferPointer<UInt8>) throws(EventDecodingError) -> JSONValue {
+    var parser = JSONParser(bytes)
+    parser.skipWhitespace()
+    let value = try parser.parseValue()
+    parser.skipWhitespace()
+    guard parser.index == bytes.count else { throw parser.failure("unexpected data after the JSON value") }
+    return value
+  }
+
+  private func failure(_ detail: String) -> EventDecodingError {
+    if index >= bytes.count {
+      return EventDecodingError(field: "$", reason: .malformedJSON("unexpected end of input (\(detail))"))
+    }
+    return EventDecodingError(field: "$", reason: .malformedJSON("\(detail) at byte \(index)"))
+  }
+
+  private mutating func skipWhitespace() {
+    while index < bytes.count {
+      switch bytes[index] {
+      case 0x20, 0x0A, 0x0D, 0x09: index += 1
+      default: return
+      }
+    }
+  }
+
+  private mutating func parseValue() throws(EventDecodingError) -> JSONValue {
+    guard index < bytes.count else { throw failure("expected a value") }
+    switch bytes[index] {
+    case UInt8(ascii: "{"): return try parseObject()
+    case UInt8(ascii: "["): return try parseArray()
+    case UInt8(ascii: "\""): return .string(try parseString())
+    case UInt8(ascii: "t"):
+      try expectLiteral("true")
+      return .bool(true)
+    case UInt8(ascii: "f"):
+      try expectLiteral("false")
+      return .bool(false)
+    case UInt8(ascii: "n"):
+      try expectLiteral("null")
+      return .null
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+    default: throw failure("unexpected character")
+    }
+  }
+
+  private mutating func expectLiteral(_ literal: StaticString) throws(EventDecodingError) {
+    let count = literal.utf8CodeUnitCount
+    guard bytes.count - index >= count else {
+      index = bytes.count
+      throw failure("truncated literal")
+    }
+    let start = literal.utf8Start
+    for offset in 0..<count where bytes[index + offset] != start[offset] {
+      throw failure("invalid literal")
+    }
+    index += count
+  }
+
+  private mutating func enter() throws(EventDecodingError) {
+    depth += 1
+    guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth)") }
+  }
+
+  private mutating func parseObject() throws(EventDecodingError) -> JSONValue {
+    try enter()
+    defer { depth -= 1 }
+    index += 1
+    var members: [String: JSONValue] = [:]
+    skipWhitespace()
+    if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+      index += 1
+      return .object(members)
+    }
+    while true {
+      skipWhitespace()
+      guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key") }
+      let key = try parseString()
+      skipWhitespace()
+      guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
+      index += 1
+      skipWhitespace()
+      let value = try parseValue()
+      guard members.updateValue(value, forKey: key) == nil else { throw failure("duplicate key \"\(key)\"") }
+      skipWhitespace()
+      guard index < bytes.count else { throw failure("unterminated object") }
+      switch bytes[index] {
+      case UInt8(ascii: ","): index += 1
+      case UInt8(ascii: "}"):
+        index += 1
+        return .object(members)
+      default: throw failure("expected ',' or '}'")
+      }
+    }
+  }
+
+  private mutating func parseArray() throws(EventDecodingError) -> JSONValue {
+    try enter()
+    defer { depth -= 1 }
+    index += 1
+    var elements: [JSONValue] = []
+    skipWhitespace()
+    if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+      index += 1
+      return .array(elements)
+    }
+    while true {
+      skipWhitespace()
+      elements.append(try parseValue())
+      skipWhitespace()
+      guard index < bytes.count else { throw failure("unterminated array") }
+      switch bytes[index] {
+      case UInt8(ascii: ","): index += 1
+      case UInt8(ascii: "]"):
+        index += 1
+        return .array(elements)
+      default: throw failure("expected ',' or ']'")
+      }
+    }
+  }
+
+  /// Parses a string starting at its opening quote; the common unescaped case is one copy.
+  private mutating func parseString() throws(EventDecodingError) -> String {
+    index += 1
+    let start = index
+    while index < bytes.count {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\"") {
+        let text = try makeString(start..<index)
+        index += 1
+        return text
+      }
+      if byte == UInt8(ascii: "\\") { return try parseEscapedString(from: start) }
+      guard byte >= 0x20 else { throw failure("control character in string") }
+      index += 1
+    }
+    throw failure("unterminated string")
+  }
+
+  /// Decodes a run of string bytes; ASCII (the common case) skips the generic UTF-8 validation.
+  private func makeString(_ range: Range<Int>) throws(EventDecodingError) -> String {
+    let run = UnsafeBufferPointer(rebasing: bytes[range])
+    if run.allSatisfy({ $0 < 0x80 }) { return String(decoding: run, as: UTF8.self) }
+    guard let text = String(validating: run, as: UTF8.self) else { throw failure("invalid UTF-8 in string") }
+    return text
+  }
+
+  private mutating func parseEscapedString(from start: Int) throws(EventDecodingError) -> String {
+    var text = try makeString(start..<index)
+    var runStart = index
+    while index < bytes.count {
+      let byte = bytes[index]
+      switch byte {
+      case UInt8(ascii: "\""):
+        text += try makeString(runStart..<index)
+        index += 1
+        return text
+      case UInt8(ascii: "\\"):
+        text += try makeString(runStart..<index)
+        index += 1
+        guard index < bytes.count else { break }
+        text.unicodeScalars.append(try parseEscape())
+        runStart = index
+      case ..<0x20: throw failure("control character in string")
+      default: index += 1
+      }
+    }
+    throw failure("unterminated string")
+  }
+
+  /// Parses the escape after a backslash, including UTF-16 surrogate pairs.
+  private mutating func parseEscape() throws(EventDecodingError) -> Unicode.Scalar {
+    let byte = bytes[index]
+    index += 1
+    switch byte {
+    case UInt8(ascii: "\""): return "\""
+    case UInt8(ascii: "\\"): return "\\"
+    case UInt8(ascii: "/"): return "/"
+    case UInt8(ascii: "b"): return "\u{08}"
+    case UInt8(ascii: "f"): return "\u{0C}"
+    case UInt8(ascii: "n"): return "\n"
+    case UInt8(ascii: "r"): return "\r"
+    case UInt8(ascii: "t"): return "\t"
+    case UInt8(ascii: "u"):
+      let high = try parseHex4()
+      if (0xD800..<0xDC00).contains(high) {
+        guard bytes.count - index >= 2, bytes[index] == UInt8(ascii: "\\"),
+          bytes[index + 1] == UInt8(ascii: "u")
+        else { throw failure("unpaired surrogate") }
+        index += 2
+        let low = try parseHex4()
+        guard (0xDC00..<0xE000).contains(low),
+          let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        else { throw failure("invalid surrogate pair") }
+        return scalar
+      }
+      guard let scalar = Unicode.Scalar(high) else { throw failure("unpaired surrogate") }
+      return scalar
+    default: throw failure("invalid escape")
+    }
+  }
+
+  private mutating func parseHex4() throws(EventDecodingError) -> UInt32 {
+    guard bytes.count - index >= 4 else {
+      index = bytes.count
+      throw failure("truncated \\u escape")
+    }
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      let byte = bytes[index]
+      let digit: UInt8
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+      default: throw failure("invalid \\u escape")
+      }
+      value = value << 4 | UInt32(digit)
+      index += 1
+    }
+    return value
+  }
+
+  /// Parses a number; integers without fraction or exponent that fit in Int64 stay exact.
+  private mutating func parseNumber() throws(EventDecodingError) -> JSONValue {
+    let start = index
+    if bytes[index] == UInt8(ascii: "-") { index += 1 }
+    guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
+    if bytes[index] == UInt8(ascii: "0") {
+      index += 1
+    } else {
+      skipDigits()
+    }
+    var isInteger = true
+    if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+      isInteger = false
+      index += 1
+      guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
+      skipDigits()
+    }
+    if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+      isInteger = false
+      index += 1
+      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+        index += 1
+      }
+      guard index < bytes.count, isDigit(bytes[index]) else { throw failure("invalid number") }
+      skipDigits()
+    }
+    if isInteger, let value = integer(start..<index) { return .integer(value) }
+    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+    guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
+    return .double(value)
+  }
+
+  /// The value of an already validated integer literal, or `nil` if it overflows `Int64`.
+  private func integer(_ range: Range<Int>) -> Int64? {
+    let negative = bytes[range.lowerBound] == UInt8(ascii: "-")
+    var value: Int64 = 0
+    for index in (negative ? range.lowerBound + 1 : range.lowerBound)..<range.upperBound {
+      let digit = Int64(bytes[index] - UInt8(ascii: "0"))
+      let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+      let (next, overflow2) =
+        negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+      guard !overflow, !overflow2 else { return nil }
+      value = next
+    }
+    return value
+  }
+
+  private func isDigit(_ byte: UInt8) -> Bool {
+    byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+  }
+
+  private mutating func skipDigits() {
+    while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+  }
+}

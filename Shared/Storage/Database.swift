@@ -1,0 +1,39 @@
+import Logging
+import PostgresNIO
+
+/// Opens the database a URL names, for the duration of a closure.
+public enum Database {
+  /// Opens the database at `url`, applies `migrations`, and runs `body` with it.
+  ///
+  /// `url` is `sqlite:///absolute/path.db`, `sqlite:relative.db`, a bare file path, or
+  /// `postgres://user:password@host:port/database` (optionally `?sslmode=require` and server
+  /// startup parameters such as `search_path=…`). For PostgreSQL the connection pool runs in a
+  /// child task for exactly as long as `body`, and is shut down when `body` returns or throws.
+  ///
+  /// - Throws: ``StorageError`` with code ``StorageError/Code/invalidURL`` (the URL shown with its
+  ///   password masked) when the URL cannot be understood; otherwise what opening, migrating or
+  ///   `body` throws.
+  public static func withDatabase<T: Sendable>(
+    url: String,
+    logger: Logger,
+    migrations: [Migration] = [],
+    _ body: (any SQLDatabase) async throws -> T
+  ) async throws -> T {
+    switch try DatabaseLocation(parsing: url) {
+    case .sqlite(let path):
+      let database = try SQLiteDatabase(path: path, logger: logger)
+      try await database.migrate(migrations)
+      return try await body(database)
+    case .postgres(let configuration):
+      let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+      logger.debug("connecting to PostgreSQL", metadata: ["url": "\(DatabaseLocation.masked(url))"])
+      return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        defer { group.cancelAll() }
+        let database = PostgresDatabase(client: client, logger: logger)
+        try await database.migrate(migrations)
+        return try await body(database)
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import Logging
+import PostgresNIO
+
+/// A PostgreSQL database reached through a `PostgresClient` connection pool.
+///
+/// The client must be running (`client.run()`) while the database is used;
+/// ``Database/withDatabase(url:logger:migrations:_:)`` arranges that. Transactions run at
+/// PostgreSQL's default `READ COMMITTED` isolation: concurrent transactions serialise on the rows
+/// they write, so read-modify-write belongs in one statement (`UPDATE … SET n = n + 1`) or behind
+/// a row lock.
+public final class PostgresDatabase: SQLDatabase {
+  private let client: PostgresClient
+  private let logger: Logger
+
+  /// Uses `client`, which the caller keeps running for as long as this database is used.
+  public init(client: PostgresClient, logger: Logger) {
+    self.client = client
+    self.logger = logger
+  }
+
+  /// Always ``SQLDialect/postgres``.
+  public var dialect: SQLDialect { .postgres }
+
+  /// Runs `body` between `BEGIN` and `COMMIT` on one pooled connection, rolling back if it throws
+  /// or the task is cancelled before the commit.
+  public func transaction<T: Sendable>(
+    _ body: @Sendable (any SQLTransaction) async throws -> T
+  ) async throws -> T {
+    let logger = logger
+    return try await withConnection { connection in
+      let tx = PostgresTransaction(connection: connection, logger: logger)
+      try await tx.execute("BEGIN", [])
+      do {
+        let result = try await body(tx)
+        try Task.checkCancellation()
+        try await tx.execute("COMMIT", [])
+        return result
+      } catch {
+        await tx.rollback(after: error)
+        throw error
+      }
+    }
+  }
+
+  /// Runs one statement on a pooled connection and returns how many rows it changed.
+  @discardableResult
+  public func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {
+    let logger = logger
+    return try await withConnection { connection in
+      try await PostgresTransaction(connection: connection, logger: logger).execute(sql, bindings)
+    }
+  }
+
+  /// Runs one query on a pooled connection.
+  public func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
+    let logger = logger
+    return try await withConnection { connection in
+      try await PostgresTransaction(connection: connection, logger: logger).query(sql, bindings)
+    }
+  }
+
+  private func withConnection<T: Sendable>(
+    _ body: (PostgresConnection) async throws -> T
+  ) async throws -> T {
+    do {
+      return try await client.withConnection { try await body($0) }
+    } catch let error as PSQLError {
+      // Statement errors arrive wrapped already; a bare PSQLError here is a failed lease.
+      throw StorageError(postgres: error, sql: nil)
+    }
+  }
+}

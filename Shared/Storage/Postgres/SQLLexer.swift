@@ -1,0 +1,77 @@
+/// Finds the parts of SQL text that are code, outside quoted literals, quoted identifiers,
+/// dollar-quoted strings and comments, to rewrite placeholders and split scripts for PostgreSQL.
+enum SQLLexer {
+  /// Returns `sql` with each `?` in code replaced by the next `$1`, `$2`, ….
+  static func renumber(_ sql: String) -> String {
+    guard sql.contains("?") else { return sql }
+    var output = ""
+    output.reserveCapacity(sql.utf8.count + 8)
+    var number = 0
+    scan(sql) { character, isCode in
+      if isCode, character == "?" {
+        number += 1
+        output += "$\(number)"
+      } else {
+        output.append(character)
+      }
+    }
+    return output
+  }
+
+  /// Splits a script at the `;` in code, dropping statements that hold only whitespace and comments.
+  static func statements(_ sql: String) -> [String] {
+    var statements: [String] = []
+    var current = ""
+    var hasCode = false
+    scan(sql) { character, isCode in
+      if isCode, character == ";" {
+        if hasCode { statements.append(current) }
+        current = ""
+        hasCode = false
+      } else {
+        current.append(character)
+        hasCode = hasCode || (isCode && !character.isWhitespace)
+      }
+    }
+    if hasCode { statements.append(current) }
+    return statements
+  }
+
+  /// Calls `visit` with every character of `sql`, and whether it is code.
+  private static func scan(_ sql: String, _ visit: (Character, _ isCode: Bool) -> Void) {
+    var closing: Substring?  // what ends the literal or comment we are in, if any
+    var index = sql.startIndex
+    while index < sql.endIndex {
+      let rest = sql[index...]
+      var token = rest.prefix(1)
+      if let end = closing {
+        if rest.hasPrefix(end) {
+          token = rest.prefix(end.count)
+          closing = nil
+        }
+      } else if let (opener, closer) = opener(at: rest) {
+        token = opener
+        closing = closer
+      } else {
+        visit(rest.first!, true)
+        index = sql.index(after: index)
+        continue
+      }
+      token.forEach { visit($0, false) }
+      index = token.endIndex
+    }
+  }
+
+  /// The literal or comment opening at the start of `text`, and the text that closes it.
+  private static func opener(at text: Substring) -> (Substring, Substring)? {
+    for (open, close) in [("'", "'"), ("\"", "\""), ("--", "\n"), ("/*", "*/")] where text.hasPrefix(open) {
+      return (text.prefix(open.count), close[...])
+    }
+    // A dollar quote: `$$` or `$tag$` (but `$1` is a parameter).
+    guard text.first == "$" else { return nil }
+    let tag = text.dropFirst().prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" })
+    guard tag.first?.isNumber != true, text.dropFirst(1 + tag.count).first == "$" else { return nil }
+    let quote = text.prefix(tag.count + 2)
+    return (quote, quote)
+  }
+}

@@ -1,0 +1,98 @@
+import GRDB
+import Logging
+
+/// A SQLite database in one file, the embedded default.
+///
+/// The file runs in WAL journal mode with `synchronous = FULL`, so a transaction that has
+/// returned from ``transaction(_:)`` is on disk. Exactly one transaction or standalone statement
+/// runs at a time: callers queue in FIFO order on an async lock (no thread is blocked while
+/// waiting), and the transaction body may suspend freely between its statements.
+public final class SQLiteDatabase: SQLDatabase {
+  /// The path of the database file.
+  public let path: String
+  private let queue: DatabaseQueue
+  private let lock = AsyncLock()
+  private let logger: Logger
+
+  /// Opens (creating if needed) the database file at `path`.
+  ///
+  /// - Parameters:
+  ///   - path: The file path; its directory must exist.
+  ///   - busyTimeout: How long a statement waits for another process holding the file's write lock.
+  ///   - logger: Receives debug messages only.
+  public init(path: String, busyTimeout: Duration = .seconds(5), logger: Logger) throws {
+    var configuration = Configuration()
+    // The async lock, not GRDB, keeps transactions from interleaving (see `transaction`).
+    configuration.allowsUnsafeTransactions = true
+    let components = busyTimeout.components
+    configuration.busyMode = .timeout(Double(components.seconds) + Double(components.attoseconds) * 1e-18)
+    configuration.label = "PasserelleStorage.SQLite"
+    configuration.prepareDatabase { db in
+      // Set here rather than with `journalMode = .wal`, which would lower `synchronous` to NORMAL.
+      try db.execute(sql: "PRAGMA journal_mode = WAL")
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+    }
+    do {
+      queue = try DatabaseQueue(path: path, configuration: configuration)
+    } catch {
+      throw StorageError(code: .connectionFailed, message: String(describing: error), url: "sqlite://\(path)")
+    }
+    self.path = path
+    self.logger = logger
+    logger.debug("opened SQLite database", metadata: ["path": "\(path)"])
+  }
+
+  /// Always ``SQLDialect/sqlite``.
+  public var dialect: SQLDialect { .sqlite }
+
+  /// Runs `body` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back if it throws or the task is
+  /// cancelled before the commit.
+  public func transaction<T: Sendable>(
+    _ body: @Sendable (any SQLTransaction) async throws -> T
+  ) async throws -> T {
+    try await lock.withLock {
+      try control("BEGIN IMMEDIATE")
+      do {
+        let result = try await body(SQLiteTransaction(queue: queue))
+        try Task.checkCancellation()
+        try control("COMMIT")
+        return result
+      } catch {
+        rollback(after: error)
+        throw error
+      }
+    }
+  }
+
+  /// Runs one statement in its own implicit transaction and returns how many rows it changed.
+  @discardableResult
+  public func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {
+    try await lock.withLock { try await SQLiteTransaction(queue: queue).execute(sql, bindings) }
+  }
+
+  /// Runs one query in its own implicit transaction.
+  public func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
+    try await lock.withLock { try await SQLiteTransaction(queue: queue).query(sql, bindings) }
+  }
+
+  /// Runs a transaction-control statement synchronously, so that task cancellation cannot skip it.
+  private func control(_ sql: String) throws {
+    do {
+      try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    } catch let error as DatabaseError {
+      throw StorageError(sqlite: error, sql: sql)
+    }
+  }
+
+  private func rollback(after error: any Error) {
+    do {
+      try queue.writeWithoutTransaction { db in
+        // SQLite may already have rolled back (an interrupted or failed COMMIT).
+        if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
+      }
+      logger.debug("rolled back", metadata: ["cause": "\(error)"])
+    } catch {
+      logger.debug("rollback failed", metadata: ["error": "\(error)"])
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import PasserelleStorage
+import PasserelleTestKit
+import Testing
+
+/// The ``SQLDatabase`` contract, on every backend.
+@Suite struct SQLDatabaseTests {
+  static let schema = [
+    Migration(
+      id: "values",
+      sqlite: "CREATE TABLE kinds (id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB)",
+      postgres: "CREATE TABLE kinds (id BIGINT PRIMARY KEY, i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA)"),
+    Migration(id: "items", sql: "CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE)"),
+  ]
+
+  @Test(arguments: TestDatabases.backends)
+  func roundTripsEveryValueKind(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      let rows: [[SQLValue]] = [
+        [
+          .integer(1), .integer(Int64.max), .real(3.25), .text("héllo 'quoted' ? mark"),
+          .blob([0, 1, 254, 255]),
+        ],
+        [.integer(2), .integer(Int64.min), .real(-0.5), .text(""), .blob([])],
+        [.integer(3), .null, .null, .null, .null],
+      ]
+      for row in rows {
+        let changed = try await db.execute("INSERT INTO kinds (id, i, r, t, b) VALUES (?, ?, ?, ?, ?)", row)
+        #expect(changed == 1)
+      }
+      let read = try await db.query("SELECT id, i, r, t, b FROM kinds ORDER BY id", [])
+      #expect(read.map(\.values) == rows)
+      #expect(read.first?.columns == ["id", "i", "r", "t", "b"])
+      #expect(read.first?["t"] == .text("héllo 'quoted' ? mark"))
+      #expect(read.first?["missing"] == .null)
+
+      let filtered = try await db.query("SELECT id FROM kinds WHERE t = '?' OR i = ?", [.integer(Int64.min)])
+      #expect(filtered.map { $0["id"] } == [.integer(2)])
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func commitsTransaction(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      let count = try await db.transaction { tx in
+        try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+        try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(2), .text("b")])
+        return try await tx.query("SELECT COUNT(*) AS n FROM items", [])[0]["n"]
+      }
+      #expect(count == .integer(2))
+      #expect(
+        try await db.query("SELECT name FROM items ORDER BY id", []).map { $0["name"] } == [
+          .text("a"), .text("b"),
+        ])
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func rollsBackWhenBodyThrows(_ backend: TestDatabases.Backend) async throws {
+    struct Abort: Error {}
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      await #expect(throws: Abort.self) {
+        try await db.transaction { tx in
+          try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+          throw Abort()
+        }
+      }
+      #expect(try await db.query("SELECT id FROM items", []).isEmpty)
+      // The database is usable afterwards.
+      try await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+      #expect(try await db.query("SELECT id FROM items", []).count == 1)
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func rollsBackWhenCancelled(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      let task = Task {
+        try await db.transaction { tx in
+          try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+          try await Task.sleep(for: .seconds(30))
+        }
+      }
+      try await Task.sleep(for: .milliseconds(200))
+      task.cancel()
+      await #expect(throws: CancellationError.self) { try await task.value }
+      #expect(try await db.query("SELECT id FROM items", []).isEmpty)
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func executesBatchOfTenThousandRows(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      let rows = (1...10_000).map { [SQLValue.integer(Int64($0)), .text("item \($0)")] }
+      let inserted = try await db.transaction { tx in
+        try await tx.executeBatch("INSERT INTO items (id, name) VALUES (?, ?)", rows)
+      }
+      #expect(inserted == 10_000)
+      let summary = try await db.query("SELECT COUNT(*) AS n, SUM(id) AS total FROM items", [])
+      #expect(summary.first?["n"] == .integer(10_000))
+      #expect(summary.first?["total"] == .integer(50_005_000) || summary.first?["total"] == .real(50_005_000))
+      let empty = try await db.transaction { tx in
+        try await tx.executeBatch("DELETE FROM items WHERE id = ?", [])
+      }
+      #expect(empty == 0)
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func reportsUniqueViolation(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      try await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+      let error = await #expect(throws: StorageError.self) {
+        try await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(2), .text("a")])
+      }
+      #expect(error?.isUniqueViolation == true)
+      #expect(error?.statement == "INSERT INTO items (id,")
+
+      let other = await #expect(throws: StorageError.self) {
+        try await db.execute("INSERT INTO nowhere (id) VALUES (?)", [.integer(1)])
+      }
+      #expect(other?.isUniqueViolation == false)
+      #expect(other?.code == .statementFailed)
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func countsRowsInsertedOnConflictDoNothing(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      let insert = "INSERT INTO items (id, name) VALUES (?, ?) ON CONFLICT DO NOTHING"
+      #expect(try await db.execute(insert, [.integer(1), .text("a")]) == 1)
+      #expect(try await db.execute(insert, [.integer(1), .text("a")]) == 0)
+      let inserted = try await db.transaction { tx in
+        try await tx.executeBatch(
+          insert, [[.integer(1), .text("a")], [.integer(2), .text("b")], [.integer(3), .text("b")]])
+      }
+      #expect(inserted == 1)
+      #expect(try await db.execute("UPDATE items SET name = name || '!'", []) == 2)
+      #expect(try await db.execute("CREATE TABLE other (id BIGINT)", []) == 0)
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
+  func serialisesConcurrentTransactions(_ backend: TestDatabases.Backend) async throws {
+    let schema =
+      Self.schema + [
+        Migration(id: "counter", sql: "CREATE TABLE counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+      ]
+    try await TestDatabases.withDatabase(backend, migrations: schema) { db in
+      try await db.execute("INSERT INTO counter (id, n) VALUES (1, 0)", [])
+      let tasks = 20
+      let increments = 5
+      let seen = try await withThrowingTaskGroup(of: [SQLValue].self) { group in
+        for _ in 0..<tasks {
+          group.addTask {
+            var seen: [SQLValue] = []
+            for _ in 0..<increments {
+              let value = try await db.transaction { tx in
+                try await tx.execute("UPDATE counter SET n = n + 1 WHERE id = 1", [])
+                await Task.yield()
+                return try await tx.query("SELECT n FROM counter WHERE id = 1", [])[0]["n"]
+              }
+              seen.append(value)
+            }
+            return seen
+          }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+      }
+      let total = Int64(tasks * increments)
+      #expect(try await db.query("SELECT n FROM counter", [])[0]["n"] == .integer(total))
+      // Serialised: every transaction saw its own increment and nobody else's uncommitted one.
+      #expect(Set(seen) == Set((1...total).map(SQLValue.integer)))
+    }
+  }
+}
