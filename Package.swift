@@ -105,6 +105,8 @@ let package = Package(
       dependencies: [
         "PasserelleBus", "PasserelleRuntime", "PasserelleEvents", "PasserelleStorage", "ZeroMQ",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Services/CLI",

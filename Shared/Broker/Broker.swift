@@ -143,7 +143,7 @@ public struct Broker: Service {
           slots.append((requests.count, index - 3))
         } catch {
           metrics.rejected(field: error.field)
-          request.outcomes[index - 3] = PublishOutcome(rejectedField: error.field, reason: error.description)
+          request.outcomes[index - 3] = PublishOutcome(rejectedField: error.field, reason: error.explanation)
         }
       }
       requests.append(request)

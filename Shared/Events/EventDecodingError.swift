@@ -32,21 +32,22 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
     self.reason = reason
   }
 
+  /// The reason alone, e.g. `unknown channel "fax" (expected one of store, web, …)`.
+  public var explanation: String {
+    switch reason {
+    case .malformedJSON(let detail): "malformed JSON: \(detail)"
+    case .missing: "missing"
+    case .wrongType(let expected): "wrong type (expected \(expected))"
+    case .unknownChannel(let value):
+      "unknown channel \"\(value)\" (expected one of \(Channel.allCases.map(\.rawValue).joined(separator: ", ")))"
+    case .badTime(let value): "bad time \"\(value)\" (expected RFC 3339, e.g. 2026-11-24T10:00:00.123Z)"
+    case .badSpecVersion(let value): "unsupported specversion \"\(value)\" (expected \"1.0\")"
+    case .invalid(let detail): "invalid: \(detail)"
+    }
+  }
+
   /// A one-line explanation, e.g. `field "data.channel": unknown channel "fax" (expected one of store, web, …)`.
   public var description: String {
-    let explanation: String
-    switch reason {
-    case .malformedJSON(let detail): explanation = "malformed JSON: \(detail)"
-    case .missing: explanation = "missing"
-    case .wrongType(let expected): explanation = "wrong type (expected \(expected))"
-    case .unknownChannel(let value):
-      let known = Channel.allCases.map(\.rawValue).joined(separator: ", ")
-      explanation = "unknown channel \"\(value)\" (expected one of \(known))"
-    case .badTime(let value):
-      explanation = "bad time \"\(value)\" (expected RFC 3339, e.g. 2026-11-24T10:00:00.123Z)"
-    case .badSpecVersion(let value): explanation = "unsupported specversion \"\(value)\" (expected \"1.0\")"
-    case .invalid(let detail): explanation = "invalid: \(detail)"
-    }
-    return "field \"\(field)\": \(explanation)"
+    "field \"\(field)\": \(explanation)"
   }
 }

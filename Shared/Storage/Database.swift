@@ -25,7 +25,12 @@ public enum Database {
       try await database.migrate(migrations)
       return try await body(database)
     case .postgres(let configuration):
-      let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+      var clientLogger = logger
+      if logger.logLevel > .debug {
+        // postgres-nio logs retries at info; a library stays quiet unless asked for debug.
+        clientLogger.logLevel = max(logger.logLevel, .warning)
+      }
+      let client = PostgresClient(configuration: configuration, backgroundLogger: clientLogger)
       logger.debug("connecting to PostgreSQL", metadata: ["url": "\(DatabaseLocation.masked(url))"])
       return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }

@@ -59,14 +59,18 @@ public final class PostgresDatabase: SQLDatabase {
     }
   }
 
+  /// Leases a connection for `body`; a failure to lease becomes ``StorageError/Code/connectionFailed``.
   private func withConnection<T: Sendable>(
     _ body: (PostgresConnection) async throws -> T
   ) async throws -> T {
+    var leased = false
     do {
-      return try await client.withConnection { try await body($0) }
-    } catch let error as PSQLError {
-      // Statement errors arrive wrapped already; a bare PSQLError here is a failed lease.
-      throw StorageError(postgres: error, sql: nil)
+      return try await client.withConnection { connection in
+        leased = true
+        return try await body(connection)
+      }
+    } catch  where !leased {
+      throw StorageError(code: .connectionFailed, message: "no PostgreSQL connection: \(error)")
     }
   }
 }

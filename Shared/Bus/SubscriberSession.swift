@@ -1,0 +1,328 @@
+import Foundation
+import Logging
+import Metrics
+import PasserelleEvents
+import PasserelleStorage
+import ServiceLifecycle
+import ZeroMQ
+
+/// The running state of one ``Subscriber``: owned partitions, next offsets, the live socket.
+///
+/// Lives in the subscriber's task only; nothing here is shared.
+final class SubscriberSession {
+  private let subscriber: Subscriber
+  private let partitions: Int
+  private let live: AsyncSocket
+  private let leases: PartitionLeases?
+  /// The next offset to apply, per owned partition.
+  private var expected: [Int: Int64] = [:]
+  /// The checkpoint as stored, per owned partition (the fence for the next update).
+  private var persisted: [Int: Int64] = [:]
+  /// The last position reported to the bus, per partition.
+  private var reported: [Int: Int64] = [:]
+  private let applied = Counter(label: "passerelle_subscriber_events_applied_total")
+  private let deadLettered = Counter(label: "passerelle_subscriber_dead_letters_total")
+  private let repaired = Counter(label: "passerelle_subscriber_gap_repairs_total")
+
+  private var name: String { subscriber.configuration.name }
+  private var logger: Logger { subscriber.logger }
+
+  init(subscriber: Subscriber) async throws {
+    self.subscriber = subscriber
+    let info = try await Self.waitForBus(subscriber.client, logger: subscriber.logger)
+    partitions = info.partitions
+    live = try await subscriber.client.liveSocket(prefixes: [])
+    if case .leased(let instance, let ttl) = subscriber.configuration.assignment {
+      leases = PartitionLeases(
+        database: subscriber.database, subscriber: subscriber.configuration.name, instance: instance,
+        partitions: info.partitions, ttl: ttl)
+    } else {
+      leases = nil
+    }
+  }
+
+  deinit {
+    live.close()
+  }
+
+  /// Asks the bus for its shape, retrying while it is not up yet (bounded by graceful shutdown).
+  private static func waitForBus(_ client: BusClient, logger: Logger) async throws -> JournalInfo {
+    while true {
+      do {
+        return try await client.info(timeout: .seconds(2))
+      } catch is BusRequester.Timeout {
+        logger.info("waiting for the bus")
+        try await Task.sleep(for: .milliseconds(200))
+      }
+    }
+  }
+
+  func run() async throws {
+    try await rebalance()
+    var lastHousekeeping = ContinuousClock.now
+    let interval = subscriber.configuration.housekeepingInterval
+    while !Task.isShuttingDownGracefully {
+      if ContinuousClock.now - lastHousekeeping >= interval {
+        try await rebalance()
+        await reportPositions()
+        lastHousekeeping = .now
+      }
+      guard let first = try await nextMessage(within: interval) else { continue }
+      var batch = [first]
+      while batch.count < 1000, let more = live.receiveIfAvailable() { batch.append(more) }
+      try await process(batch)
+    }
+    await reportPositions()
+    if let leases { try await leases.releaseAll() }
+    live.close()
+  }
+
+  private func nextMessage(within timeout: Duration) async throws -> Message? {
+    if let ready = live.receiveIfAvailable() { return ready }
+    let live = self.live
+    do {
+      return try await cancelWhenGracefulShutdown {
+        try await withThrowingTaskGroup(of: Message?.self) { group in
+          group.addTask { try await live.receive() }
+          group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+          }
+          defer { group.cancelAll() }
+          return try await group.next() ?? nil
+        }
+      }
+    } catch is CancellationError {
+      return nil
+    }
+  }
+
+  // MARK: Partitions
+
+  /// Brings the owned partitions in line with the assignment (leases) and catches new ones up.
+  private func rebalance() async throws {
+    let wanted: Set<Int> =
+      switch subscriber.configuration.assignment {
+      case .all: Set(0..<partitions)
+      case .fixed(let set): set.filter { $0 < partitions }
+      case .leased: try await leases?.heartbeat() ?? []
+      }
+    let current = Set(expected.keys)
+    for partition in current.subtracting(wanted).sorted() {
+      try await live.set(.unsubscribe(Array(Topic.prefix(partition: partition).utf8)))
+      expected[partition] = nil
+      persisted[partition] = nil
+      logger.info("released partition", metadata: ["subscriber": "\(name)", "partition": "\(partition)"])
+    }
+    let added = wanted.subtracting(current).sorted()
+    guard !added.isEmpty else { return }
+    let heads = subscriber.configuration.start == .latest ? try await subscriber.client.info().heads : []
+    for partition in added {
+      // Subscribe first, then catch up: whatever is published meanwhile is buffered, then deduplicated.
+      try await live.set(.subscribe(Array(Topic.prefix(partition: partition).utf8)))
+      let checkpoint = try await loadCheckpoint(partition)
+      let start: Int64 =
+        switch subscriber.configuration.start {
+        case _ where checkpoint != nil: checkpoint ?? 0
+        case .earliest: 0
+        case .latest: heads.indices.contains(partition) ? heads[partition] : 0
+        case .offset(let offset): max(offset - 1, 0)
+        }
+      expected[partition] = start + 1
+      persisted[partition] = checkpoint ?? 0
+      logger.info(
+        "consuming partition", metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(start + 1)"])
+      try await catchUp(partition)
+    }
+  }
+
+  private func loadCheckpoint(_ partition: Int) async throws -> Int64? {
+    let rows = try await subscriber.database.query(
+      "SELECT event_offset FROM bus_checkpoints WHERE subscriber = ? AND partition_no = ?",
+      [.text(name), .integer(Int64(partition))])
+    if case .integer(let offset)? = rows.first?["event_offset"] { return offset }
+    return nil
+  }
+
+  // MARK: Live stream
+
+  private func process(_ batch: [Message]) async throws {
+    var pending: [Int: [(offset: Int64, body: [UInt8])]] = [:]
+    var order: [Int] = []
+    for message in batch {
+      guard message.count == 3, let (partition, type) = Topic.parse(message[0].string),
+        let position = EventPosition(wire: message[1].string), let next = expected[partition]
+      else { continue }
+      let cursor = next + Int64(pending[partition]?.count ?? 0)
+      if type == Topic.headMarker {
+        if position.offset >= cursor {
+          try await flush(partition, &pending)
+          try await catchUp(partition)
+        }
+        continue
+      }
+      if position.offset < cursor { continue }
+      if position.offset > cursor {
+        try await flush(partition, &pending)
+        repaired.increment()
+        try await catchUp(partition)
+        if position.offset < expected[partition] ?? 0 { continue }
+      }
+      if pending[partition] == nil { order.append(partition) }
+      pending[partition, default: []].append((position.offset, message[2].bytes))
+    }
+    for partition in order { try await flush(partition, &pending) }
+  }
+
+  private func flush(_ partition: Int, _ pending: inout [Int: [(offset: Int64, body: [UInt8])]]) async throws {
+    guard let items = pending.removeValue(forKey: partition), let last = items.last else { return }
+    try await apply(partition, items, through: last.offset)
+  }
+
+  /// Fetches from the journal until the partition has caught up with its head.
+  private func catchUp(_ partition: Int) async throws {
+    let prefixes = subscriber.configuration.prefixes
+    while let from = expected[partition] {
+      let (header, bodies) = try await subscriber.client.fetch(
+        FetchRequest(
+          partition: partition, from: from, max: subscriber.configuration.fetchBatch,
+          prefixes: prefixes.isEmpty ? nil : prefixes))
+      if header.low > from {
+        logger.warning(
+          "events expired by retention before this subscriber read them",
+          metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(from)", "low": "\(header.low)"])
+      }
+      let items = zip(header.offsets, bodies).map { (offset: $0, body: $1.bytes) }
+      if header.next > from { try await apply(partition, items, through: header.next - 1) }
+      if header.next > header.head || header.next <= from { return }
+    }
+  }
+
+  // MARK: Applying
+
+  /// The checkpoint no longer holds what this instance last wrote: another instance moved it.
+  struct CheckpointMoved: Error {}
+
+  /// Applies `items` of one partition and moves its checkpoint to `through`, in one transaction.
+  private func apply(_ partition: Int, _ items: [(offset: Int64, body: [UInt8])], through last: Int64) async throws {
+    guard let from = expected[partition], last >= from else { return }
+    let prefixes = subscriber.configuration.prefixes
+    var deliveries: [Subscriber.Delivery] = []
+    var undecodable: [(offset: Int64, body: [UInt8], reason: String)] = []
+    for item in items where item.offset >= from {
+      do {
+        let event = try CloudEvent.decode(item.body)
+        if prefixes.isEmpty || prefixes.contains(where: { event.type.hasPrefix($0) }) {
+          deliveries.append(.init(event: event, position: EventPosition(partition: partition, offset: item.offset)))
+        }
+      } catch {
+        undecodable.append((item.offset, item.body, error.description))
+      }
+    }
+    if deliveries.isEmpty && undecodable.isEmpty && !prefixes.isEmpty {
+      // Nothing for this subscriber: move on without a write; the checkpoint catches up later.
+      expected[partition] = last + 1
+      return
+    }
+    var attempt = 0
+    while true {
+      do {
+        try await commit(partition, deliveries, undecodable, through: last, isolateFailures: attempt >= 3)
+        break
+      } catch let stop as Subscriber.Stop {
+        throw stop
+      } catch is CheckpointMoved {
+        let stored = try await loadCheckpoint(partition) ?? 0
+        logger.warning(
+          "checkpoint moved by another instance", metadata: ["partition": "\(partition)", "checkpoint": "\(stored)"])
+        expected[partition] = stored + 1
+        persisted[partition] = stored
+        return
+      } catch {
+        attempt += 1
+        guard attempt <= 3 else { throw error }
+        logger.warning("applying events failed, retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        try await Task.sleep(for: .milliseconds(100 << attempt))
+      }
+    }
+    expected[partition] = last + 1
+    persisted[partition] = last
+    applied.increment(by: deliveries.count)
+  }
+
+  /// One transaction: every delivery through the handler (each in a savepoint), dead letters, checkpoint.
+  ///
+  /// With `isolateFailures`, any handler error dead-letters its event instead of failing the batch.
+  private func commit(
+    _ partition: Int, _ deliveries: [Subscriber.Delivery], _ undecodable: [(offset: Int64, body: [UInt8], reason: String)],
+    through last: Int64, isolateFailures: Bool
+  ) async throws {
+    let name = self.name
+    let handler = subscriber.handler
+    let fence = persisted[partition] ?? 0
+    let deadLetters = try await subscriber.database.transaction { transaction in
+      var dead = undecodable
+      for delivery in deliveries {
+        try await transaction.execute("SAVEPOINT passerelle_event", [])
+        do {
+          try await handler(delivery, transaction)
+          try await transaction.execute("RELEASE SAVEPOINT passerelle_event", [])
+        } catch {
+          let reason: String
+          switch error {
+          case is Subscriber.Stop: throw error
+          case let rejection as Subscriber.Rejection: reason = rejection.reason
+          case let decoding as EventDecodingError: reason = decoding.description
+          default:
+            guard isolateFailures else { throw error }
+            reason = "handler failed: \(error)"
+          }
+          try await transaction.execute("ROLLBACK TO SAVEPOINT passerelle_event", [])
+          try await transaction.execute("RELEASE SAVEPOINT passerelle_event", [])
+          dead.append((delivery.position.offset, delivery.event.encoded(), reason))
+        }
+      }
+      let now = Int64(Date().timeIntervalSince1970 * 1000)
+      if !dead.isEmpty {
+        try await transaction.executeBatch(
+          """
+          INSERT INTO bus_dead_letters (subscriber, partition_no, event_offset, body, reason, failed_at)
+          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (subscriber, partition_no, event_offset) DO NOTHING
+          """,
+          dead.map { [.text(name), .integer(Int64(partition)), .integer($0.offset), .blob($0.body), .text($0.reason), .integer(now)] })
+      }
+      let moved = try await transaction.execute(
+        "UPDATE bus_checkpoints SET event_offset = ? WHERE subscriber = ? AND partition_no = ? AND event_offset = ?",
+        [.integer(last), .text(name), .integer(Int64(partition)), .integer(fence)])
+      if moved == 0 {
+        let inserted = try await transaction.execute(
+          """
+          INSERT INTO bus_checkpoints (subscriber, partition_no, event_offset) VALUES (?, ?, ?)
+          ON CONFLICT (subscriber, partition_no) DO NOTHING
+          """, [.text(name), .integer(Int64(partition)), .integer(last)])
+        if inserted == 0 || fence != 0 { throw CheckpointMoved() }
+      }
+      return dead.count
+    }
+    if deadLetters > 0 {
+      deadLettered.increment(by: deadLetters)
+      logger.warning("events dead-lettered", metadata: ["partition": "\(partition)", "count": "\(deadLetters)"])
+    }
+  }
+
+  // MARK: Reporting
+
+  /// Tells the bus how far this subscriber is, for `passerelle lag` and the lag metric.
+  private func reportPositions() async {
+    guard subscriber.configuration.reportsPositions else { return }
+    for (partition, offset) in persisted where reported[partition] != offset {
+      do {
+        try await subscriber.client.report(
+          PositionReport(subscriber: name, partition: partition, offset: offset), timeout: .milliseconds(500))
+        reported[partition] = offset
+      } catch {
+        logger.debug("position report failed", metadata: ["error": "\(error)"])
+      }
+    }
+  }
+}
