@@ -142,7 +142,9 @@ let package = Package(
     ),
     .testTarget(
       name: "BusTests",
-      dependencies: ["PasserelleBus", "PasserelleBroker", "PasserelleTestKit"],
+      dependencies: [
+        "PasserelleBus", "PasserelleBroker", "PasserelleTestKit", "PasserelleEvents", "PasserelleStorage", "ZeroMQ",
+      ],
       path: "Tests/BusTests",
       swiftSettings: settings
     ),

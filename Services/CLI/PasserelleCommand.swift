@@ -5,5 +5,8 @@ import ArgumentParser
   static let configuration = CommandConfiguration(
     commandName: "passerelle",
     abstract: "Operate Passerelle: run the suite locally, publish, tail, replay, lag, keys.",
-    subcommands: [UpCommand.self, PublishCommand.self, TailCommand.self, LagCommand.self, DemoCommand.self, KeysCommand.self])
+    subcommands: [
+      UpCommand.self, PublishCommand.self, TailCommand.self, LagCommand.self, ArchiveCommand.self, DemoCommand.self,
+      KeysCommand.self,
+    ])
 }
