@@ -86,8 +86,15 @@ let package = Package(
     ),
     .target(
       name: "PasserelleTestKit",
-      dependencies: ["PasserelleStorage"],
       path: "Shared/TestKit",
+      swiftSettings: settings
+    ),
+    .target(
+      name: "PasserelleStorageTestKit",
+      dependencies: [
+        "PasserelleStorage", "PasserelleTestKit", .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Shared/StorageTestKit",
       swiftSettings: settings
     ),
     .executableTarget(
@@ -120,14 +127,14 @@ let package = Package(
     ),
     .testTarget(
       name: "EventsTests",
-      dependencies: ["PasserelleEvents", "PasserelleTestKit"],
+      dependencies: ["PasserelleEvents"],
       path: "Tests/EventsTests",
       resources: [.copy("Golden")],
       swiftSettings: settings
     ),
     .testTarget(
       name: "StorageTests",
-      dependencies: ["PasserelleStorage", "PasserelleTestKit"],
+      dependencies: ["PasserelleStorage", "PasserelleStorageTestKit"],
       path: "Tests/StorageTests",
       swiftSettings: settings
     ),
@@ -143,7 +150,8 @@ let package = Package(
     .testTarget(
       name: "BusTests",
       dependencies: [
-        "PasserelleBus", "PasserelleBroker", "PasserelleTestKit", "PasserelleEvents", "PasserelleStorage", "ZeroMQ",
+        "PasserelleBus", "PasserelleBroker", "PasserelleTestKit", "PasserelleStorageTestKit", "PasserelleEvents",
+        "PasserelleStorage", "ZeroMQ",
       ],
       path: "Tests/BusTests",
       swiftSettings: settings

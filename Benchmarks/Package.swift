@@ -22,6 +22,17 @@ let package = Package(
     ),
     // Plain runner: interleaved repeats, medians and Swift/raw ratios in one table.
     .executableTarget(name: "zmq-throughput", dependencies: ["ZMQBench"], path: "Sources/zmq-throughput"),
+    // Issue 4: the bus end to end (publish → ACK → live delivery) beside Redis Streams, NATS
+    // JetStream (Scripts/baselines.py) and raw libzmq fan-out (Sources/RawZMQ/fanout.c).
+    .executableTarget(
+      name: "bus-throughput",
+      dependencies: [
+        "RawZMQ",
+        .product(name: "ZeroMQ", package: "main"),
+        .product(name: "PasserelleEvents", package: "main"),
+      ],
+      path: "Sources/bus-throughput"
+    ),
     // The same configurations under ordo-one/benchmark: `swift package benchmark`.
     .executableTarget(
       name: "ZMQThroughput",

@@ -28,6 +28,8 @@ enum BusDefaults: RuntimeDefaults {
   var retentionHours: String?
   @Option(name: BusServerSettings.retentionBytes.name, help: BusServerSettings.retentionBytes.help)
   var retentionBytes: String?
+  @Option(name: BusServerSettings.liveHighWaterMark.name, help: BusServerSettings.liveHighWaterMark.help)
+  var liveHighWaterMark: String?
   @Option(name: BusServerSettings.secretKey.name, help: BusServerSettings.secretKey.help) var secretKey: String?
   @Option(name: BusServerSettings.allowedKeys.name, help: BusServerSettings.allowedKeys.help) var allowedKeys: String?
   @Option(name: BusServerSettings.allowPlainRemote.name, help: BusServerSettings.allowPlainRemote.help)
@@ -66,6 +68,7 @@ enum BusDefaults: RuntimeDefaults {
     return BrokerConfiguration(
       endpoints: endpoints, partitions: try runtime.setting(BusServerSettings.partitions, flag: partitions),
       retentionAge: hours == 0 ? nil : .seconds(hours * 3600), retentionBytes: bytes == 0 ? nil : Int64(bytes),
+      liveHighWaterMark: Int32(try runtime.setting(BusServerSettings.liveHighWaterMark, flag: liveHighWaterMark)),
       security: security)
   }
 

@@ -18,6 +18,10 @@ enum BusServerSettings {
     flag: "retention-bytes", variable: "PASSERELLE_BUS_RETENTION_BYTES",
     summary: "Delete the oldest events while the journal is larger (0: no limit)", default: 0,
     parser: .integer(in: 0...Int.max, valueName: "bytes"))
+  static let liveHighWaterMark = Setting(
+    flag: "live-hwm", variable: "PASSERELLE_BUS_LIVE_HWM",
+    summary: "Live messages queued per subscriber before it misses some (it then repairs by replay)",
+    default: 100_000, parser: .integer(in: 1...10_000_000, valueName: "messages"))
   static let secretKey = Setting<String?>(
     flag: "secret-key", variable: "PASSERELLE_BUS_SECRET_KEY",
     summary: "The bus's CURVE secret key (Z85); enables CURVE on every socket", default: nil,

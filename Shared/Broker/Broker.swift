@@ -98,10 +98,10 @@ public struct Broker: Service {
         return
       }
       var requests = [first]
-      var events = first.count
+      var events = first.count - 3
       while events < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
         requests.append(next)
-        events += next.count
+        events += next.count - 3
       }
       try await commit(requests, ingest: ingest, live: live)
     }
@@ -139,6 +139,12 @@ public struct Broker: Service {
         let body = message[index].bytes
         do {
           let event = try CloudEvent.decode(body)
+          if event.type.hasPrefix("~") {
+            metrics.rejected(field: "type")
+            request.outcomes[index - 3] = PublishOutcome(
+              rejectedField: "type", reason: "types starting with \"~\" are reserved for the bus")
+            continue
+          }
           entries.append(Journal.Entry(event: event, body: body))
           slots.append((requests.count, index - 3))
         } catch {

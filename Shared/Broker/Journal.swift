@@ -162,6 +162,9 @@ public actor Journal {
     }
     sql += " ORDER BY event_offset LIMIT ?"
     bindings.append(.integer(Int64(limit)))
+    // The head is read before the query: an append committing during the query (this actor is
+    // reentrant) must not move `next` past events the query did not see.
+    let headBefore = heads[request.partition]
     let rows = try await database.query(sql, bindings)
     var offsets: [Int64] = []
     var bodies: [[UInt8]] = []
@@ -170,7 +173,7 @@ public actor Journal {
       offsets.append(offset)
       bodies.append(body)
     }
-    let head = max(heads[request.partition], offsets.last ?? 0)
+    let head = max(headBefore, offsets.last ?? 0)
     let next = rows.count == limit ? (offsets.last ?? request.from) + 1 : max(head + 1, request.from)
     let low = try await lowestOffset(partition: request.partition) ?? head + 1
     let header = FetchHeader(partition: request.partition, offsets: offsets, next: next, head: head, low: low)
@@ -235,6 +238,9 @@ public actor Journal {
   public func record(_ report: PositionReport) async throws {
     guard heads.indices.contains(report.partition) else {
       throw ProtocolError(field: "partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
+    }
+    guard (0...heads[report.partition]).contains(report.offset) else {
+      throw ProtocolError(field: "offset", reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
     }
     guard !report.subscriber.isEmpty, report.subscriber.count <= 200 else {
       throw ProtocolError(field: "subscriber", reason: "must be 1 to 200 characters")

@@ -65,12 +65,15 @@ public actor BusClient {
   }
 
   /// Opens a SUB socket on the live stream with the given topic prefixes.
-  public func liveSocket(prefixes: [String]) async throws -> AsyncSocket {
+  ///
+  /// Past `highWaterMark` queued messages libzmq drops for this subscriber; ``Subscriber`` then
+  /// repairs the gap from the journal.
+  public func liveSocket(prefixes: [String], highWaterMark: Int32 = 100_000) async throws -> AsyncSocket {
     let endpoint = endpoints.live
     let security = self.security
-    return try await AsyncSocket(context, type: .sub, readAhead: 4096) { socket in
+    return try await AsyncSocket(context, type: .sub, readAhead: Int(min(highWaterMark, 4096))) { socket in
       if let security { try socket.set(security.socketOption) }
-      try socket.set(.receiveHighWaterMark(100_000))
+      try socket.set(.receiveHighWaterMark(highWaterMark))
       try socket.set(.reconnect(interval: 100, maximum: 2000))
       try socket.set(.heartbeat(interval: 1000, timeout: 3000, ttl: 3000))
       for prefix in prefixes { try socket.set(.subscribe(Array(prefix.utf8))) }

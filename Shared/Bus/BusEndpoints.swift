@@ -33,9 +33,11 @@ public struct BusEndpoints: Sendable, Hashable {
   /// True when an endpoint can only be reached from this machine (loopback TCP, ipc, inproc).
   public static func isLocal(_ endpoint: String) -> Bool {
     if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
-    guard endpoint.hasPrefix("tcp://") else { return false }
-    let host = endpoint.dropFirst(6).split(separator: ":").dropLast().joined(separator: ":")
-    return host.hasPrefix("127.") || host == "localhost" || host == "[::1]"
+    guard endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":") else { return false }
+    let host = endpoint[endpoint.index(endpoint.startIndex, offsetBy: 6)..<colon]
+    if host == "localhost" || host == "[::1]" { return true }
+    let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+    return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
   }
 }
 

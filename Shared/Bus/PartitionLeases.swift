@@ -15,10 +15,29 @@ struct PartitionLeases: Sendable {
   let partitions: Int
   let ttl: Duration
 
+  private var ttlMilliseconds: Int64 {
+    ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+  }
+
+  /// Extends this instance's membership and leases without changing which partitions it holds.
+  ///
+  /// Runs beside the processing loop, so a long batch never lets the leases lapse.
+  func renew() async throws {
+    let expires = Int64(Date().timeIntervalSince1970 * 1000) + ttlMilliseconds
+    try await database.transaction { transaction in
+      try await transaction.execute(
+        "UPDATE bus_members SET expires_at = ? WHERE subscriber = ? AND instance = ?",
+        [.integer(expires), .text(subscriber), .text(instance)])
+      try await transaction.execute(
+        "UPDATE bus_leases SET expires_at = ? WHERE subscriber = ? AND owner = ?",
+        [.integer(expires), .text(subscriber), .text(instance)])
+    }
+  }
+
   /// Renews, rebalances and returns the partitions this instance owns now.
   func heartbeat() async throws -> Set<Int> {
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let expires = now + Int64(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+    let expires = now + ttlMilliseconds
     let name = SQLValue.text(subscriber)
     let me = SQLValue.text(instance)
     return try await database.transaction { transaction in

@@ -53,12 +53,16 @@ public struct Subscriber: Service {
     public var housekeepingInterval: Duration
     /// Whether to report positions to the bus (for lag); off for throwaway readers such as `tail`.
     public var reportsPositions: Bool
+    /// Live messages queued before this subscriber misses some (it then repairs them by replay).
+    public var liveHighWaterMark: Int32
 
     /// Creates a configuration.
     public init(
       name: String, prefixes: [String] = [], assignment: Assignment = .all, start: Start = .earliest,
-      fetchBatch: Int = 500, housekeepingInterval: Duration = .seconds(1), reportsPositions: Bool = true
+      fetchBatch: Int = 500, housekeepingInterval: Duration = .seconds(1), reportsPositions: Bool = true,
+      liveHighWaterMark: Int32 = 100_000
     ) {
+      self.liveHighWaterMark = liveHighWaterMark
       self.reportsPositions = reportsPositions
       self.name = name
       self.prefixes = prefixes

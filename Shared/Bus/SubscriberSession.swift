@@ -31,7 +31,8 @@ final class SubscriberSession {
     self.subscriber = subscriber
     let info = try await Self.waitForBus(subscriber.client, logger: subscriber.logger)
     partitions = info.partitions
-    live = try await subscriber.client.liveSocket(prefixes: [])
+    live = try await subscriber.client.liveSocket(
+      prefixes: [], highWaterMark: subscriber.configuration.liveHighWaterMark)
     if case .leased(let instance, let ttl) = subscriber.configuration.assignment {
       leases = PartitionLeases(
         database: subscriber.database, subscriber: subscriber.configuration.name, instance: instance,
@@ -58,6 +59,24 @@ final class SubscriberSession {
   }
 
   func run() async throws {
+    guard let leases, case .leased(_, let ttl) = subscriber.configuration.assignment else {
+      return try await consume()
+    }
+    let logger = self.logger
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        while !Task.isCancelled {
+          try await Task.sleep(for: ttl / 4)
+          do { try await leases.renew() } catch { logger.warning("lease renewal failed", metadata: ["error": "\(error)"]) }
+        }
+      }
+      defer { group.cancelAll() }
+      try await consume()
+    }
+  }
+
+  /// The processing loop: live messages, gap repair, and housekeeping between batches.
+  private func consume() async throws {
     try await rebalance()
     var lastHousekeeping = ContinuousClock.now
     let interval = subscriber.configuration.housekeepingInterval
@@ -224,10 +243,13 @@ final class SubscriberSession {
       expected[partition] = last + 1
       return
     }
+    // First without savepoints (the common case); a failing batch is redone with one savepoint per
+    // event, so a rejected event is dead-lettered alone; after three failures any error dead-letters.
     var attempt = 0
     while true {
       do {
-        try await commit(partition, deliveries, undecodable, through: last, isolateFailures: attempt >= 3)
+        try await commit(
+          partition, deliveries, undecodable, through: last, savepoints: attempt > 0, isolateFailures: attempt >= 3)
         break
       } catch let stop as Subscriber.Stop {
         throw stop
@@ -238,6 +260,10 @@ final class SubscriberSession {
         expected[partition] = stored + 1
         persisted[partition] = stored
         return
+      } catch is Subscriber.Rejection where attempt == 0 {
+        attempt = 1
+      } catch is EventDecodingError where attempt == 0 {
+        attempt = 1
       } catch {
         attempt += 1
         guard attempt <= 3 else { throw error }
@@ -250,12 +276,13 @@ final class SubscriberSession {
     applied.increment(by: deliveries.count)
   }
 
-  /// One transaction: every delivery through the handler (each in a savepoint), dead letters, checkpoint.
+  /// One transaction: every delivery through the handler, dead letters, checkpoint.
   ///
-  /// With `isolateFailures`, any handler error dead-letters its event instead of failing the batch.
+  /// With `savepoints`, each event runs in its own savepoint and a rejected one is dead-lettered
+  /// alone; with `isolateFailures` too, any handler error dead-letters its event.
   private func commit(
     _ partition: Int, _ deliveries: [Subscriber.Delivery], _ undecodable: [(offset: Int64, body: [UInt8], reason: String)],
-    through last: Int64, isolateFailures: Bool
+    through last: Int64, savepoints: Bool, isolateFailures: Bool
   ) async throws {
     let name = self.name
     let handler = subscriber.handler
@@ -263,6 +290,10 @@ final class SubscriberSession {
     let deadLetters = try await subscriber.database.transaction { transaction in
       var dead = undecodable
       for delivery in deliveries {
+        guard savepoints else {
+          try await handler(delivery, transaction)
+          continue
+        }
         try await transaction.execute("SAVEPOINT passerelle_event", [])
         do {
           try await handler(delivery, transaction)

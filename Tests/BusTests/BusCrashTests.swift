@@ -1,6 +1,7 @@
 import Foundation
 import PasserelleBus
 import PasserelleEvents
+import PasserelleStorageTestKit
 import PasserelleTestKit
 import Testing
 

@@ -1,5 +1,5 @@
 import PasserelleStorage
-import PasserelleTestKit
+import PasserelleStorageTestKit
 import Testing
 
 /// ``SQLDatabase/migrate(_:)`` on every backend.

@@ -1,5 +1,5 @@
 import PasserelleStorage
-import PasserelleTestKit
+import PasserelleStorageTestKit
 import Testing
 
 /// The ``SQLDatabase`` contract, on every backend.

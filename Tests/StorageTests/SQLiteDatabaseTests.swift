@@ -1,5 +1,5 @@
 import PasserelleStorage
-import PasserelleTestKit
+import PasserelleStorageTestKit
 import Testing
 
 /// What only SQLite promises: durable commits.

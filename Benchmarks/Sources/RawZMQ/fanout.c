@@ -47,7 +47,9 @@ static void *fan_publisher(void *arg) {
   if (job->rate <= 0) job->start = bench_monotonic_ns();  // paced runs keep the shared origin
   for (long i = 0; i < job->count; i++) {
     if (job->rate > 0) sleep_until(job->start + (int64_t)((double)i * 1e9 / job->rate));
-    memcpy(body, &i, sizeof i);  // the index, for the latency subscribers
+    int64_t sent = bench_monotonic_ns();  // index and send time, for the latency subscribers
+    memcpy(body, &i, sizeof i);
+    memcpy(body + 8, &sent, sizeof sent);
     if (zmq_send(job->socket, topic, sizeof topic - 1, ZMQ_SNDMORE) == -1 ||
         zmq_send(job->socket, position, sizeof position - 1, ZMQ_SNDMORE) == -1 ||
         zmq_send(job->socket, body, job->size, 0) == -1) {
@@ -74,9 +76,10 @@ static void *fan_subscriber(void *arg) {
     if (part == 2 && zmq_msg_size(&msg) == job->size) {
       if (job->latencies) {
         long index;
+        int64_t sent;
         memcpy(&index, zmq_msg_data(&msg), sizeof index);
-        if (index >= 0 && index < job->count)
-          job->latencies[index] = bench_monotonic_ns() - (job->start + (int64_t)((double)index * 1e9 / job->rate));
+        memcpy(&sent, (char *)zmq_msg_data(&msg) + 8, sizeof sent);
+        if (index >= 0 && index < job->count) job->latencies[index] = bench_monotonic_ns() - sent;
       }
       job->received++;
     }
@@ -89,7 +92,7 @@ static void *fan_subscriber(void *arg) {
 
 static int run(const char *endpoint, size_t size, long count, double rate, int subscribers, int64_t *latencies,
                double *per_second, char *error, size_t error_size) {
-  if (subscribers < 1 || subscribers > MAX_SUBSCRIBERS || size < 8) {
+  if (subscribers < 1 || subscribers > MAX_SUBSCRIBERS || size < 16) {
     snprintf(error, error_size, "bad arguments");
     return -1;
   }

@@ -52,6 +52,8 @@ public struct BenchmarkFailure: Error, CustomStringConvertible {
 public func messagesPerSecond(_ configuration: Configuration) async throws -> Double {
   precondition(configuration.size > 1, "one-byte messages are the slow-joiner probes")
   let endpoint = configuration.transport.endpoint()
+  // libzmq leaves an ipc socket file behind when the binding socket closes: remove it.
+  defer { if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) } }
   switch configuration.implementation {
   case .raw: return try rawPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)
   case .socket: return try socketPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)

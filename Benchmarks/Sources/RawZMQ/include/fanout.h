@@ -17,8 +17,9 @@ double raw_fanout_msgs_per_sec(const char *endpoint, size_t size, long count, in
                                size_t error_size);
 
 /// Latency: `count` messages paced at `rate` per second (message i is due at start + i/rate; the
-/// publisher sleeps until then, or sends at once when late). Each subscriber writes, for message
-/// i, `latencies[s * count + i]` = receive time − due time in nanoseconds (CLOCK_MONOTONIC).
+/// publisher sleeps until then, or sends at once when late), each carrying its index and send
+/// time. Each subscriber writes, for message i, `latencies[s * count + i]` = receive time − send
+/// time in nanoseconds (CLOCK_MONOTONIC).
 /// Returns 0, or negative on failure.
 int raw_fanout_latency(const char *endpoint, size_t size, long count, double rate, int subscribers,
                        int64_t *latencies, char *error, size_t error_size);

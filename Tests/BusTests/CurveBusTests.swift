@@ -1,0 +1,52 @@
+import Foundation
+import PasserelleBus
+import PasserelleEvents
+import PasserelleTestKit
+import Testing
+import ZeroMQ
+
+/// Issue 4, test 6: with CURVE, a client whose key is not allowed can neither publish nor subscribe.
+@Suite struct CurveBusTests {
+  @Test func unknownKeysCanNeitherPublishNorSubscribe() async throws {
+    let server = try CurveKeyPair.generate()
+    let allowed = try CurveKeyPair.generate()
+    let stranger = try CurveKeyPair.generate()
+    let bus = try TestBus(environment: [
+      "PASSERELLE_BUS_SECRET_KEY": server.secretKey, "PASSERELLE_BUS_ALLOWED_KEYS": allowed.publicKey,
+    ])
+    try await bus.start()
+    let endpoints = BusEndpoints(ingest: bus.ingest, live: bus.live, query: bus.query)
+    let friend = try BusClient(
+      endpoints: endpoints, security: BusClientSecurity(serverPublicKey: server.publicKey, keyPair: allowed))
+    let intruder = try BusClient(
+      endpoints: endpoints, security: BusClientSecurity(serverPublicKey: server.publicKey, keyPair: stranger))
+    let plain = try BusClient(endpoints: endpoints)
+
+    let friendLive = try await friend.liveSocket(prefixes: [""])
+    let intruderLive = try await intruder.liveSocket(prefixes: [""])
+    try await Task.sleep(for: .milliseconds(500))
+
+    let events = BusTestSupport.events(source: "/pos", count: 10)
+    let outcomes = try await friend.publish(events.map { $0.encoded() })
+    #expect(outcomes.allSatisfy { $0.status == .stored })
+    await #expect(throws: (any Error).self) {
+      _ = try await intruder.publish([BusTestSupport.events(source: "/evil", count: 1)[0].encoded()], timeout: .seconds(2))
+    }
+    await #expect(throws: (any Error).self) { _ = try await plain.info(timeout: .seconds(2)) }
+    await #expect(throws: (any Error).self) { _ = try await intruder.info(timeout: .seconds(2)) }
+
+    var received = 0
+    while received < events.count {
+      let message = try await withDeadline(.seconds(5), "allowed live") { try await friendLive.receive() }
+      if !message[0].string.hasSuffix(Topic.headMarker) { received += 1 }
+    }
+    let leaked = try? await withDeadline(.seconds(1), "intruder live") { try await intruderLive.receive() }
+    #expect(leaked == nil, "an unknown key received live events")
+
+    let stored = try await BusTestSupport.readJournal(friend)
+    #expect(stored.count == events.count)
+    #expect(stored.allSatisfy { $0.source == "/pos" })
+    #expect(bus.output.contains("\"curve\":\"true\""))
+    #expect(await bus.terminate() == 0)
+  }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import PasserelleBus
+import PasserelleEvents
+import PasserelleStorage
+import PasserelleStorageTestKit
+import PasserelleTestKit
+import Testing
+
+/// Issue 4, test 5: two instances share the partitions through PostgreSQL leases; one is killed,
+/// the other takes its partitions over within 10 seconds, nothing lost or doubled.
+@Suite(.serialized) struct PartitionLeaseTests {
+  @Test(arguments: TestDatabases.backends.filter { $0 == .postgres })
+  func killedInstancesPartitionsAreTakenOver(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabaseURL(backend) { journalURL in
+      try await TestDatabases.withDatabaseURL(backend) { archiveURL in
+        let bus = try TestBus(databaseURL: journalURL)
+        try await bus.start()
+        let client = try BusTestSupport.client(bus)
+        func instance(_ name: String) throws -> TestProcess {
+          try TestProcess(
+            TestPaths.executable("passerelle"),
+            ["archive", "--database", archiveURL, "--name", "archive", "--instance", name, "--lease-seconds", "3"],
+            environment: bus.clientEnvironment)
+        }
+        let first = try instance("a")
+        let second = try instance("b")
+        try await Database.withDatabase(url: archiveURL, logger: Logger(label: "test")) { database in
+          // The archivers create their tables on start: until then there is nothing to read.
+          let split = await eventually(within: .seconds(30)) {
+            (try? await Self.owners(database)) == ["a": 8, "b": 8]
+          }
+          let leases = try? await Self.owners(database)
+          #expect(split, "leases: \(leases ?? [:])\n\(first.outputText)\n\(second.outputText)")
+          let leasesOfA = try await Self.partitions(of: "a", database)
+
+          let events = BusTestSupport.events(source: "/app", count: 10_000)
+          for start in stride(from: 0, to: 5_000, by: 500) {
+            _ = try await client.publish(events[start..<(start + 500)].map { $0.encoded() })
+          }
+          #expect(try await eventually(within: .seconds(60)) { try await Self.count(database) == 5_000 })
+          // Each instance got only its share: every partition was archived by its lease holder.
+          let archivedByA = try await database.query(
+            "SELECT DISTINCT partition_no FROM archived_events WHERE archived_by = 'a'", []
+          ).compactMap { row -> Int? in if case .integer(let p) = row["partition_no"] { Int(p) } else { nil } }
+          #expect(Set(archivedByA) == leasesOfA)
+
+          first.signal(SIGKILL)
+          let killedAt = ContinuousClock.now
+          for start in stride(from: 5_000, to: 10_000, by: 500) {
+            _ = try await client.publish(events[start..<(start + 500)].map { $0.encoded() })
+          }
+          let takenOver = try await eventually(within: .seconds(15)) {
+            try await Self.owners(database) == ["b": 16]
+          }
+          let takeover = ContinuousClock.now - killedAt
+          #expect(takenOver)
+          #expect(takeover < .seconds(10), "takeover took \(takeover)")
+          #expect(try await eventually(within: .seconds(60)) { try await Self.count(database) >= 10_000 })
+          try await Task.sleep(for: .milliseconds(500))
+          #expect(try await Self.count(database) == 10_000)
+          let distinct = try await database.query(
+            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT source, event_id FROM archived_events) d", [])
+          #expect(distinct.first?["n"] == .integer(10_000))
+        }
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit(timeout: .seconds(20)) == 0)
+        #expect(await bus.terminate() == 0)
+      }
+    }
+  }
+
+  static func owners(_ database: any SQLDatabase) async throws -> [String: Int] {
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    var owners: [String: Int] = [:]
+    for row in try await database.query(
+      "SELECT owner, COUNT(*) AS n FROM bus_leases WHERE subscriber = 'archive' AND expires_at > ? GROUP BY owner",
+      [.integer(now)])
+    {
+      if case .text(let owner) = row["owner"], case .integer(let n) = row["n"] { owners[owner] = Int(n) }
+    }
+    return owners
+  }
+
+  static func partitions(of owner: String, _ database: any SQLDatabase) async throws -> Set<Int> {
+    Set(
+      try await database.query(
+        "SELECT partition_no FROM bus_leases WHERE subscriber = 'archive' AND owner = ?", [.text(owner)]
+      ).compactMap { row -> Int? in if case .integer(let p) = row["partition_no"] { Int(p) } else { nil } })
+  }
+
+  static func count(_ database: any SQLDatabase) async throws -> Int {
+    try await SubscriberCrashTests.count("SELECT COUNT(*) AS n FROM archived_events", database)
+  }
+}
