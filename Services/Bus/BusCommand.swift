@@ -22,16 +22,20 @@ enum BusDefaults: RuntimeDefaults {
   @Option(name: Setting.busIngest.name, help: Setting.busIngest.help) var ingest: String?
   @Option(name: Setting.busLive.name, help: Setting.busLive.help) var live: String?
   @Option(name: Setting.busQuery.name, help: Setting.busQuery.help) var query: String?
-  @Option(name: BusServerSettings.databaseURL.name, help: BusServerSettings.databaseURL.help) var databaseURL: String?
-  @Option(name: BusServerSettings.partitions.name, help: BusServerSettings.partitions.help) var partitions: String?
+  @Option(name: BusServerSettings.databaseURL.name, help: BusServerSettings.databaseURL.help) var databaseURL:
+    String?
+  @Option(name: BusServerSettings.partitions.name, help: BusServerSettings.partitions.help) var partitions:
+    String?
   @Option(name: BusServerSettings.retentionHours.name, help: BusServerSettings.retentionHours.help)
   var retentionHours: String?
   @Option(name: BusServerSettings.retentionBytes.name, help: BusServerSettings.retentionBytes.help)
   var retentionBytes: String?
   @Option(name: BusServerSettings.liveHighWaterMark.name, help: BusServerSettings.liveHighWaterMark.help)
   var liveHighWaterMark: String?
-  @Option(name: BusServerSettings.secretKey.name, help: BusServerSettings.secretKey.help) var secretKey: String?
-  @Option(name: BusServerSettings.allowedKeys.name, help: BusServerSettings.allowedKeys.help) var allowedKeys: String?
+  @Option(name: BusServerSettings.secretKey.name, help: BusServerSettings.secretKey.help) var secretKey:
+    String?
+  @Option(name: BusServerSettings.allowedKeys.name, help: BusServerSettings.allowedKeys.help) var allowedKeys:
+    String?
   @Option(name: BusServerSettings.allowPlainRemote.name, help: BusServerSettings.allowPlainRemote.help)
   var allowPlainRemote: String?
 
@@ -67,8 +71,10 @@ enum BusDefaults: RuntimeDefaults {
     }
     return BrokerConfiguration(
       endpoints: endpoints, partitions: try runtime.setting(BusServerSettings.partitions, flag: partitions),
-      retentionAge: hours == 0 ? nil : .seconds(hours * 3600), retentionBytes: bytes == 0 ? nil : Int64(bytes),
-      liveHighWaterMark: Int32(try runtime.setting(BusServerSettings.liveHighWaterMark, flag: liveHighWaterMark)),
+      retentionAge: hours == 0 ? nil : .seconds(hours * 3600),
+      retentionBytes: bytes == 0 ? nil : Int64(bytes),
+      liveHighWaterMark: Int32(
+        try runtime.setting(BusServerSettings.liveHighWaterMark, flag: liveHighWaterMark)),
       security: security)
   }
 
@@ -79,7 +85,8 @@ enum BusDefaults: RuntimeDefaults {
     let variable = BusServerSettings.allowedKeys.variable
     guard !allowed.isEmpty else {
       throw Runtime.report(
-        ConfigurationError(variable: variable, value: "", reason: "required with CURVE: no client could connect"),
+        ConfigurationError(
+          variable: variable, value: "", reason: "required with CURVE: no client could connect"),
         service: BusDefaults.service)
     }
     for key in allowed where (try? CurveKeyPair.rawKey(z85: key)) == nil {
@@ -92,7 +99,8 @@ enum BusDefaults: RuntimeDefaults {
     else {
       throw Runtime.report(
         ConfigurationError(
-          variable: BusServerSettings.secretKey.variable, value: "<redacted>", reason: "not a CURVE secret key"),
+          variable: BusServerSettings.secretKey.variable, value: "<redacted>",
+          reason: "not a CURVE secret key"),
         service: BusDefaults.service)
     }
     return BusServerSecurity(keyPair: keyPair, allowedClientKeys: Set(allowed))

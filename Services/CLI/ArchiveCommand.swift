@@ -22,7 +22,8 @@ struct ArchiveCommand: AsyncParsableCommand {
   @OptionGroup var bus: BusOptions
   @Option(help: "Where to archive: sqlite:PATH or postgres://user:pass@host:port/db.")
   var database: String = "data/passerelle-archive.db"
-  @Option(help: "The subscriber name (checkpoints and leases are kept under it).") var name: String = "archive"
+  @Option(help: "The subscriber name (checkpoints and leases are kept under it).") var name: String =
+    "archive"
   @Option(name: .customLong("type"), help: "Only events whose type starts with this (repeatable).")
   var types: [String] = []
   @Option(help: "This instance's id: share the partitions with the other instances of the same name.")
@@ -39,12 +40,15 @@ struct ArchiveCommand: AsyncParsableCommand {
     try await Database.withDatabase(
       url: database, logger: logger, migrations: BusClientSchema.migrations + ArchiveSchema.migrations
     ) { database in
-      let subscriber = Subscriber(configuration: configuration, database: database, client: client, logger: logger) {
+      let subscriber = Subscriber(
+        configuration: configuration, database: database, client: client, logger: logger
+      ) {
         delivery, transaction in
         try await ArchiveSchema.archive(delivery, by: instanceName, in: transaction)
       }
       let group = ServiceGroup(
-        configuration: .init(services: [subscriber], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        configuration: .init(
+          services: [subscriber], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
       try await group.run()
     }
   }
@@ -74,7 +78,9 @@ enum ArchiveSchema {
   ]
 
   /// Archives one event. Deliberately not idempotent (a counter): exactly-once is the subscriber's job.
-  static func archive(_ delivery: Subscriber.Delivery, by instance: String, in transaction: any SQLTransaction)
+  static func archive(
+    _ delivery: Subscriber.Delivery, by instance: String, in transaction: any SQLTransaction
+  )
     async throws
   {
     let event = delivery.event

@@ -28,12 +28,13 @@ struct DemoCommand: AsyncParsableCommand {
 /// The demo publisher as a pair of services: the journey generator and the outbox sender.
 enum DemoPublisher {
   /// Publishes journeys until `journeys` are sent or the process is asked to stop.
-  static func run(client: BusClient, outbox: String, rate: Double, journeys: Int?, logger: Logger) async throws {
-    try FileManager.default.createDirectory(
-      atPath: (outbox as NSString).deletingLastPathComponent.isEmpty ? "." : (outbox as NSString).deletingLastPathComponent,
-      withIntermediateDirectories: true)
-    try await Database.withDatabase(url: outbox, logger: logger, migrations: BusClientSchema.migrations) { database in
-      let generator = JourneyGenerator(publisher: Publisher(database: database), rate: rate, journeys: journeys)
+  static func run(client: BusClient, outbox: String, rate: Double, journeys: Int?, logger: Logger)
+    async throws
+  {
+    try await Database.withDatabase(url: outbox, logger: logger, migrations: BusClientSchema.migrations) {
+      database in
+      let generator = JourneyGenerator(
+        publisher: Publisher(database: database), rate: rate, journeys: journeys)
       let sender = OutboxSender(database: database, client: client, logger: logger)
       let group = ServiceGroup(
         configuration: .init(

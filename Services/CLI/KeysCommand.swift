@@ -5,7 +5,8 @@ import ZeroMQ
 struct KeysCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "keys",
-    abstract: "Generate a CURVE key pair (Z85): give the public key out, keep the secret key in configuration.")
+    abstract:
+      "Generate a CURVE key pair (Z85): give the public key out, keep the secret key in configuration.")
 
   func run() throws {
     let pair = try CurveKeyPair.generate()

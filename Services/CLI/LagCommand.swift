@@ -21,7 +21,9 @@ struct LagCommand: AsyncParsableCommand {
       print("no subscriber has reported a position yet (journal heads: \(report.heads.reduce(0, +)) events)")
       return
     }
-    print("SUBSCRIBER".padding(toLength: 28, withPad: " ", startingAt: 0) + "PARTITION  OFFSET      HEAD        LAG")
+    print(
+      "SUBSCRIBER".padding(toLength: 28, withPad: " ", startingAt: 0)
+        + "PARTITION  OFFSET      HEAD        LAG")
     for entry in report.entries {
       let head = report.heads[entry.partition]
       print(
@@ -30,7 +32,11 @@ struct LagCommand: AsyncParsableCommand {
           + "\(entry.offset)".padding(toLength: 12, withPad: " ", startingAt: 0)
           + "\(head)".padding(toLength: 12, withPad: " ", startingAt: 0) + "\(entry.lag)")
     }
-    let behind = Dictionary(grouping: report.entries, by: \.subscriber).mapValues { $0.reduce(0) { $0 + $1.lag } }
-    for (subscriber, lag) in behind.sorted(by: { $0.key < $1.key }) { print("total \(subscriber): \(lag) behind") }
+    let behind = Dictionary(grouping: report.entries, by: \.subscriber).mapValues {
+      $0.reduce(0) { $0 + $1.lag }
+    }
+    for (subscriber, lag) in behind.sorted(by: { $0.key < $1.key }) {
+      print("total \(subscriber): \(lag) behind")
+    }
   }
 }

@@ -6,7 +6,8 @@ import ArgumentParser
     commandName: "passerelle",
     abstract: "Operate Passerelle: run the suite locally, publish, tail, replay, lag, keys.",
     subcommands: [
-      UpCommand.self, PublishCommand.self, TailCommand.self, LagCommand.self, ArchiveCommand.self, DemoCommand.self,
+      UpCommand.self, PublishCommand.self, TailCommand.self, LagCommand.self, ArchiveCommand.self,
+      DemoCommand.self,
       KeysCommand.self,
     ])
 }

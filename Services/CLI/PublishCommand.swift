@@ -29,11 +29,9 @@ struct PublishCommand: AsyncParsableCommand {
     let logger = CommandSupport.bootstrapLogging()
     let parsed = try readEvents()
     let client = try CommandSupport.client(bus)
-    try FileManager.default.createDirectory(
-      atPath: (outbox as NSString).deletingLastPathComponent.isEmpty ? "." : (outbox as NSString).deletingLastPathComponent,
-      withIntermediateDirectories: true)
     let timeout = self.timeout
-    try await Database.withDatabase(url: outbox, logger: logger, migrations: BusClientSchema.migrations) { database in
+    try await Database.withDatabase(url: outbox, logger: logger, migrations: BusClientSchema.migrations) {
+      database in
       let publisher = Publisher(database: database)
       try await publisher.publish(parsed)
       let sender = OutboxSender(database: database, client: client, logger: logger)
@@ -41,7 +39,9 @@ struct PublishCommand: AsyncParsableCommand {
       var backoff = Duration.milliseconds(50)
       while try await publisher.pending() > 0 {
         guard ContinuousClock.now < deadline else {
-          throw ValidationError("the bus did not acknowledge \(try await publisher.pending()) events in \(timeout) s; they stay in \(outbox)")
+          throw ValidationError(
+            "the bus did not acknowledge \(try await publisher.pending()) events in \(timeout) s; they stay in \(outbox)"
+          )
         }
         do {
           try await sender.sendBatch()
@@ -69,7 +69,9 @@ struct PublishCommand: AsyncParsableCommand {
         }
         texts += items.map { String(decoding: $0.encoded(), as: UTF8.self) }
       } else {
-        texts += trimmed.split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        texts += trimmed.split(separator: "\n").map(String.init).filter {
+          !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        }
       }
     }
     guard !texts.isEmpty else { throw ValidationError("no events: give JSON objects or --file") }

@@ -24,7 +24,8 @@ struct SampleJourneys {
       events.append(
         try CloudEvent(
           source: source, subject: key, partitionKey: key,
-          payload: ProductViewed(identity: anonymous, customerKey: key, channel: .web, sku: sku, categoryId: "mtb")))
+          payload: ProductViewed(
+            identity: anonymous, customerKey: key, channel: .web, sku: sku, categoryId: "mtb")))
     }
     events.append(
       try CloudEvent(
@@ -36,8 +37,10 @@ struct SampleJourneys {
         source: source, subject: key, partitionKey: key,
         payload: PosPurchaseCompleted(
           transaction: PosTransactionKey(
-            storeId: "store-lyon-1", workstationId: "till-3", businessDay: Self.today, sequenceNumber: Int64(customer)),
-          customerKey: key, identity: card, items: [LineItem(sku: skus[0], quantity: 1, unitPrice: price)], total: price,
+            storeId: "store-lyon-1", workstationId: "till-3", businessDay: Self.today,
+            sequenceNumber: Int64(customer)),
+          customerKey: key, identity: card, items: [LineItem(sku: skus[0], quantity: 1, unitPrice: price)],
+          total: price,
           couponCodes: [])))
     return events
   }

@@ -4,8 +4,8 @@ import PasserelleBus
 import PasserelleEvents
 import PasserelleStorage
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 
 /// `passerelle tail`: live events, optionally replaying from an offset first.
 struct TailCommand: AsyncParsableCommand {
@@ -22,7 +22,8 @@ struct TailCommand: AsyncParsableCommand {
   var types: [String] = []
   @Option(help: "Only events with this partition key (customer key).") var key: String?
   @Option(help: "Only this partition.") var partition: Int?
-  @Option(help: "Replay from this offset in every partition first (default: new events only).") var from: Int64?
+  @Option(help: "Replay from this offset in every partition first (default: new events only).") var from:
+    Int64?
   @Option(help: "Stop after this many events.") var count: Int?
   @Flag(help: "Print each event as one JSON line with its position.") var json = false
 
@@ -41,8 +42,11 @@ struct TailCommand: AsyncParsableCommand {
       start: from.map { .offset($0) } ?? .latest, housekeepingInterval: .milliseconds(250),
       reportsPositions: false)
     let url = scratch.appendingPathComponent("tail.db").path
-    try await Database.withDatabase(url: url, logger: logger, migrations: BusClientSchema.migrations) { database in
-      let subscriber = Subscriber(configuration: configuration, database: database, client: client, logger: logger) {
+    try await Database.withDatabase(url: url, logger: logger, migrations: BusClientSchema.migrations) {
+      database in
+      let subscriber = Subscriber(
+        configuration: configuration, database: database, client: client, logger: logger
+      ) {
         delivery, _ in
         if printer.print(delivery) { throw Subscriber.Stop() }
       }
@@ -74,7 +78,8 @@ final class Printer: Sendable {
     if let key, event.partitionKey != key { return false }
     if json {
       let line: JSONValue = .object([
-        "partition": .integer(Int64(delivery.position.partition)), "offset": .integer(delivery.position.offset),
+        "partition": .integer(Int64(delivery.position.partition)),
+        "offset": .integer(delivery.position.offset),
         "event": event.jsonValue,
       ])
       FileHandle.standardOutput.write(Data(line.encoded() + [0x0A]))

@@ -18,11 +18,13 @@ struct UpCommand: AsyncParsableCommand {
     let logger = CommandSupport.bootstrapLogging()
     let folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+      .deletingLastPathComponent()
     let busProcess = Process()
     busProcess.executableURL = binaries.appendingPathComponent("passerelle-bus")
     var environment = ProcessInfo.processInfo.environment
-    environment["PASSERELLE_BUS_DATABASE_URL"] = environment["PASSERELLE_BUS_DATABASE_URL"]
+    environment["PASSERELLE_BUS_DATABASE_URL"] =
+      environment["PASSERELLE_BUS_DATABASE_URL"]
       ?? "sqlite:\(folder.appendingPathComponent("passerelle-bus.db").path)"
     busProcess.environment = environment
     let log = folder.appendingPathComponent("passerelle-bus.log")
@@ -43,7 +45,8 @@ struct UpCommand: AsyncParsableCommand {
     _ = try await client.info(timeout: .seconds(30))
     if demoRate > 0 {
       try await DemoPublisher.run(
-        client: client, outbox: folder.appendingPathComponent("passerelle-demo-outbox.db").path, rate: demoRate,
+        client: client, outbox: folder.appendingPathComponent("passerelle-demo-outbox.db").path,
+        rate: demoRate,
         journeys: demoJourneys, logger: logger)
     }
   }

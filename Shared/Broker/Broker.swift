@@ -90,13 +90,9 @@ public struct Broker: Service {
   // MARK: Ingest
 
   private func serveIngest(_ ingest: AsyncSocket, live: AsyncSocket) async throws {
-    while true {
-      let first: Message
-      do {
-        first = try await cancelWhenGracefulShutdown { try await ingest.receive() }
-      } catch is CancellationError {
-        return
-      }
+    // Wakes at least every 200 ms to notice a graceful shutdown between batches.
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      guard let first = try await ingest.receive(timeout: .milliseconds(200)) else { continue }
       var requests = [first]
       var events = first.count - 3
       while events < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
@@ -123,7 +119,8 @@ public struct Broker: Service {
       guard message.count >= 3 else {
         metrics.badRequest(socket: "ingest", field: "command")
         replies.append(
-          errorReply(message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]")))
+          errorReply(
+            message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]")))
         continue
       }
       guard message[1].string == Command.publish.rawValue else {
@@ -162,7 +159,8 @@ public struct Broker: Service {
 
     var fanOut: [[[UInt8]]] = []
     for (slot, result) in zip(slots, appended) {
-      requests[slot.request].outcomes[slot.index] = PublishOutcome(status: result.status, position: result.position)
+      requests[slot.request].outcomes[slot.index] = PublishOutcome(
+        status: result.status, position: result.position)
     }
     for (entry, result) in zip(entries, appended) where result.status == .stored {
       fanOut.append([
@@ -176,7 +174,9 @@ public struct Broker: Service {
     for request in requests {
       replies.append(
         [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]
-          + request.outcomes.map { WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal")) })
+          + request.outcomes.map {
+            WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal"))
+          })
     }
     // Acknowledge first: the events are durable; live delivery is best effort, repaired by replay.
     try await ingest.send(batch: replies)
@@ -200,7 +200,8 @@ public struct Broker: Service {
   private func answer(_ message: Message) async -> [[UInt8]] {
     guard message.count >= 3 else {
       metrics.badRequest(socket: "query", field: "command")
-      return errorReply(message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]"))
+      return errorReply(
+        message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]"))
     }
     let head = [message[0].bytes]
     let requestId = message[2].bytes
@@ -220,12 +221,15 @@ public struct Broker: Service {
         let report = try WireJSON.decode(PositionReport.self, from: message[3], field: "body")
         try await journal.record(report)
         let heads = await journal.currentHeads
-        metrics.lag(subscriber: report.subscriber, partition: report.partition, lag: max(0, heads[report.partition] - report.offset))
+        metrics.lag(
+          subscriber: report.subscriber, partition: report.partition,
+          lag: max(0, heads[report.partition] - report.offset))
         return head + [Array(Command.ok.rawValue.utf8), requestId]
       case .lag:
         return head + [Array(Command.lag.rawValue.utf8), requestId, WireJSON.encode(try await journal.lag())]
       default:
-        throw ProtocolError(field: "command", reason: "unknown command \"\(message[1].string)\" on the query socket")
+        throw ProtocolError(
+          field: "command", reason: "unknown command \"\(message[1].string)\" on the query socket")
       }
     } catch let error as ProtocolError {
       metrics.badRequest(socket: "query", field: error.field)
@@ -243,7 +247,9 @@ public struct Broker: Service {
     for try await message in live.messages {
       guard let first = message.frames.first, first.count > 0 else { continue }
       let subscribed = first.withUnsafeBytes { $0[0] == 1 }
-      logger.debug("live subscription", metadata: ["subscribed": "\(subscribed)", "topic": "\(first.string.dropFirst())"])
+      logger.debug(
+        "live subscription",
+        metadata: ["subscribed": "\(subscribed)", "topic": "\(first.string.dropFirst())"])
     }
   }
 

@@ -23,8 +23,10 @@ public struct BrokerConfiguration: Sendable {
 
   /// Creates a configuration with production defaults for everything but the endpoints.
   public init(
-    endpoints: BusEndpoints = .loopback, partitions: Int = 16, retentionAge: Duration? = .seconds(7 * 24 * 3600),
-    retentionBytes: Int64? = nil, retentionInterval: Duration = .seconds(60), headInterval: Duration = .milliseconds(500),
+    endpoints: BusEndpoints = .loopback, partitions: Int = 16,
+    retentionAge: Duration? = .seconds(7 * 24 * 3600),
+    retentionBytes: Int64? = nil, retentionInterval: Duration = .seconds(60),
+    headInterval: Duration = .milliseconds(500),
     maxBatch: Int = 5000, liveHighWaterMark: Int32 = 100_000, security: BusServerSecurity? = nil
   ) {
     self.endpoints = endpoints

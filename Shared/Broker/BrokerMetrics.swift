@@ -30,7 +30,10 @@ struct BrokerMetrics: Sendable {
 
   /// Records a subscriber's lag in one partition.
   func lag(subscriber: String, partition: Int, lag: Int64) {
-    Gauge(label: "passerelle_bus_subscriber_lag", dimensions: [("subscriber", subscriber), ("partition", "\(partition)")])
-      .record(lag)
+    Gauge(
+      label: "passerelle_bus_subscriber_lag",
+      dimensions: [("subscriber", subscriber), ("partition", "\(partition)")]
+    )
+    .record(lag)
   }
 }

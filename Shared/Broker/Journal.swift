@@ -97,7 +97,8 @@ public actor Journal {
         known[identity] = position
         outcomes.append(Appended(status: .stored, position: position))
         rows.append([
-          .integer(Int64(partition)), .integer(position.offset), .text(entry.event.source), .text(entry.event.id),
+          .integer(Int64(partition)), .integer(position.offset), .text(entry.event.source),
+          .text(entry.event.id),
           .text(entry.event.type), .integer(now), .blob(entry.body),
         ])
       }
@@ -169,7 +170,9 @@ public actor Journal {
     var offsets: [Int64] = []
     var bodies: [[UInt8]] = []
     for row in rows {
-      guard case .integer(let offset) = row["event_offset"], case .blob(let body) = row["body"] else { continue }
+      guard case .integer(let offset) = row["event_offset"], case .blob(let body) = row["body"] else {
+        continue
+      }
       offsets.append(offset)
       bodies.append(body)
     }
@@ -200,7 +203,8 @@ public actor Journal {
   /// How many events and bytes the journal holds.
   public func size() async throws -> (events: Int64, bytes: Int64) {
     let length = database.dialect == .postgres ? "octet_length(body)" : "length(body)"
-    let rows = try await database.query("SELECT COUNT(*) AS n, COALESCE(SUM(\(length)), 0) AS bytes FROM bus_events", [])
+    let rows = try await database.query(
+      "SELECT COUNT(*) AS n, COALESCE(SUM(\(length)), 0) AS bytes FROM bus_events", [])
     guard let row = rows.first, case .integer(let count) = row["n"] else { return (0, 0) }
     switch row["bytes"] {
     case .integer(let bytes): return (count, bytes)
@@ -240,7 +244,8 @@ public actor Journal {
       throw ProtocolError(field: "partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
     }
     guard (0...heads[report.partition]).contains(report.offset) else {
-      throw ProtocolError(field: "offset", reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
+      throw ProtocolError(
+        field: "offset", reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
     }
     guard !report.subscriber.isEmpty, report.subscriber.count <= 200 else {
       throw ProtocolError(field: "subscriber", reason: "must be 1 to 200 characters")
@@ -263,7 +268,8 @@ public actor Journal {
       "SELECT subscriber, partition_no, event_offset FROM bus_subscriber_positions ORDER BY subscriber, partition_no",
       [])
     let entries: [LagReport.Entry] = rows.compactMap { row in
-      guard case .text(let subscriber) = row["subscriber"], case .integer(let partition) = row["partition_no"],
+      guard case .text(let subscriber) = row["subscriber"],
+        case .integer(let partition) = row["partition_no"],
         case .integer(let offset) = row["event_offset"], heads.indices.contains(Int(partition))
       else { return nil }
       return LagReport.Entry(

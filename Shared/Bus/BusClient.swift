@@ -26,7 +26,8 @@ public actor BusClient {
     let requester = try await ingestRequester()
     let (kind, frames) = try await requester.request(.publish, bodies, timeout: timeout)
     guard kind == .ack, frames.count == bodies.count else {
-      throw ProtocolError(field: "reply", reason: "expected ACK with \(bodies.count) outcomes, got \(kind.rawValue)")
+      throw ProtocolError(
+        field: "reply", reason: "expected ACK with \(bodies.count) outcomes, got \(kind.rawValue)")
     }
     return try frames.map { try WireJSON.decode(PublishOutcome.self, from: $0, field: "outcome") }
   }
@@ -43,11 +44,14 @@ public actor BusClient {
     header: FetchHeader, bodies: [Frame]
   ) {
     let (_, frames) = try await queryRequester().request(.fetch, [WireJSON.encode(request)], timeout: timeout)
-    guard let first = frames.first else { throw ProtocolError(field: "reply", reason: "EVENTS without a header") }
+    guard let first = frames.first else {
+      throw ProtocolError(field: "reply", reason: "EVENTS without a header")
+    }
     let header = try WireJSON.decode(FetchHeader.self, from: first, field: "header")
     let bodies = Array(frames.dropFirst())
     guard bodies.count == header.offsets.count else {
-      throw ProtocolError(field: "reply", reason: "\(header.offsets.count) offsets but \(bodies.count) events")
+      throw ProtocolError(
+        field: "reply", reason: "\(header.offsets.count) offsets but \(bodies.count) events")
     }
     return (header, bodies)
   }
@@ -75,7 +79,9 @@ public actor BusClient {
       if let security { try socket.set(security.socketOption) }
       try socket.set(.receiveHighWaterMark(highWaterMark))
       try socket.set(.reconnect(interval: 100, maximum: 2000))
-      try socket.set(.heartbeat(interval: 1000, timeout: 3000, ttl: 3000))
+      // No ZMTP heartbeats here: a subscriber that stops reading (full queue) cannot see PINGs, and
+      // libzmq 4.3.4 then asserts on reconnect (zeromq/libzmq#3937). The bus's `~head` messages
+      // already tell a subscriber the stream is alive.
       for prefix in prefixes { try socket.set(.subscribe(Array(prefix.utf8))) }
       try socket.connect(endpoint)
     }

@@ -8,7 +8,8 @@ public struct BusOptions: ParsableArguments {
   @Option(name: Setting.busLive.name, help: Setting.busLive.help) var live: String?
   @Option(name: Setting.busQuery.name, help: Setting.busQuery.help) var query: String?
   @Option(name: Setting.busServerKey.name, help: Setting.busServerKey.help) var serverKey: String?
-  @Option(name: Setting.busClientSecretKey.name, help: Setting.busClientSecretKey.help) var clientSecretKey: String?
+  @Option(name: Setting.busClientSecretKey.name, help: Setting.busClientSecretKey.help) var clientSecretKey:
+    String?
 
   /// Creates options with no flags given.
   public init() {}
@@ -16,7 +17,9 @@ public struct BusOptions: ParsableArguments {
   /// Resolves the endpoints and, when both keys are set, the CURVE settings.
   ///
   /// - Throws: ``ConfigurationError`` naming the variable or flag that is wrong.
-  public func resolve(environment: [String: String]) throws(ConfigurationError) -> (BusEndpoints, BusClientSecurity?) {
+  public func resolve(environment: [String: String]) throws(ConfigurationError) -> (
+    BusEndpoints, BusClientSecurity?
+  ) {
     let endpoints = BusEndpoints(
       ingest: try Setting.busIngest.resolve(flag: ingest, environment: environment),
       live: try Setting.busLive.resolve(flag: live, environment: environment),
@@ -31,15 +34,18 @@ public struct BusOptions: ParsableArguments {
         let keyPair = try? CurveKeyPair(publicKey: publicKey, secretKey: secret)
       else {
         throw ConfigurationError(
-          variable: Setting.busClientSecretKey.variable, value: "<redacted>", reason: "not a CURVE secret key")
+          variable: Setting.busClientSecretKey.variable, value: "<redacted>", reason: "not a CURVE secret key"
+        )
       }
       return (endpoints, BusClientSecurity(serverPublicKey: server, keyPair: keyPair))
     case (nil, _?):
       throw ConfigurationError(
-        variable: Setting.busServerKey.variable, value: "", reason: "required when a client secret key is set")
+        variable: Setting.busServerKey.variable, value: "", reason: "required when a client secret key is set"
+      )
     case (_?, nil):
       throw ConfigurationError(
-        variable: Setting.busClientSecretKey.variable, value: "", reason: "required when the server key is set")
+        variable: Setting.busClientSecretKey.variable, value: "",
+        reason: "required when the server key is set")
     }
   }
 }

@@ -36,39 +36,30 @@ actor BusRequester {
   /// Sends `[command, id, body…]` and returns the reply's frames after the id.
   ///
   /// - Throws: ``Timeout`` when no reply comes within `timeout`; ``ProtocolError`` for an `ERROR` reply.
-  func request(_ command: Command, _ body: [[UInt8]], timeout: Duration) async throws -> (Command, ArraySlice<Frame>) {
+  func request(_ command: Command, _ body: [[UInt8]], timeout: Duration) async throws -> (
+    Command, ArraySlice<Frame>
+  ) {
     counter += 1
     let id = Array("\(prefix)-\(counter)".utf8)
     try await socket.send([Array(command.rawValue.utf8), id] + body)
     let deadline = ContinuousClock.now + timeout
     while true {
       let remaining = deadline - ContinuousClock.now
-      guard remaining > .zero, let reply = try await receive(within: remaining) else {
+      guard remaining > .zero, let reply = try await socket.receive(timeout: remaining) else {
         throw Timeout(endpoint: endpoint, command: command)
       }
       guard reply.count >= 2, reply[1].bytes == id else { continue }
       let kind = Command(rawValue: reply[0].string)
       if kind == .error {
-        if reply.count >= 3, let error = try? WireJSON.decode(ProtocolError.self, from: reply[2], field: "error") {
+        if reply.count >= 3,
+          let error = try? WireJSON.decode(ProtocolError.self, from: reply[2], field: "error")
+        {
           throw error
         }
         throw ProtocolError(field: "reply", reason: "ERROR without a body")
       }
       guard let kind else { throw ProtocolError(field: "reply", reason: "unknown reply \(reply[0].string)") }
       return (kind, reply.frames[2...])
-    }
-  }
-
-  private func receive(within timeout: Duration) async throws -> Message? {
-    let socket = self.socket
-    return try await withThrowingTaskGroup(of: Message?.self) { group in
-      group.addTask { try await socket.receive() }
-      group.addTask {
-        try await Task.sleep(for: timeout)
-        return nil
-      }
-      defer { group.cancelAll() }
-      return try await group.next() ?? nil
     }
   }
 }

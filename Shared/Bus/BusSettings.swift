@@ -29,7 +29,8 @@ extension Setting where Value == String? {
   public static var busServerKey: Self {
     Self(
       flag: "bus-server-key", variable: "PASSERELLE_BUS_SERVER_KEY",
-      summary: "The bus's CURVE public key (Z85); set with --bus-client-secret-key to use CURVE", default: nil,
+      summary: "The bus's CURVE public key (Z85); set with --bus-client-secret-key to use CURVE",
+      default: nil,
       parser: .optional(.z85Key))
   }
 
@@ -37,7 +38,8 @@ extension Setting where Value == String? {
   public static var busClientSecretKey: Self {
     Self(
       flag: "bus-client-secret-key", variable: "PASSERELLE_BUS_CLIENT_SECRET_KEY",
-      summary: "This service's CURVE secret key (Z85)", default: nil, parser: .optional(.z85Key), isSecret: true)
+      summary: "This service's CURVE secret key (Z85)", default: nil, parser: .optional(.z85Key),
+      isSecret: true)
   }
 }
 

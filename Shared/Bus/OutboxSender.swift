@@ -22,7 +22,8 @@ public struct OutboxSender: Service {
 
   /// Creates a sender from the outbox in `database` to the bus `client` talks to.
   public init(
-    database: any SQLDatabase, client: BusClient, batchSize: Int = 500, idlePoll: Duration = .milliseconds(10),
+    database: any SQLDatabase, client: BusClient, batchSize: Int = 500,
+    idlePoll: Duration = .milliseconds(10),
     logger: Logger
   ) {
     self.database = database
@@ -57,7 +58,9 @@ public struct OutboxSender: Service {
       "SELECT seq, event_id, body FROM bus_outbox ORDER BY seq LIMIT ?", [.integer(Int64(batchSize))])
     var batch: [(seq: Int64, id: String, body: [UInt8])] = []
     for row in rows {
-      if case .integer(let seq) = row["seq"], case .text(let id) = row["event_id"], case .blob(let body) = row["body"] {
+      if case .integer(let seq) = row["seq"], case .text(let id) = row["event_id"],
+        case .blob(let body) = row["body"]
+      {
         batch.append((seq, id, body))
       }
     }

@@ -57,9 +57,11 @@ struct PartitionLeases: Sendable {
       let fairShare = (partitions + Int(count) - 1) / Int(count)
 
       try await transaction.execute(
-        "UPDATE bus_leases SET expires_at = ? WHERE subscriber = ? AND owner = ?", [.integer(expires), name, me])
+        "UPDATE bus_leases SET expires_at = ? WHERE subscriber = ? AND owner = ?",
+        [.integer(expires), name, me])
       var owned = try await transaction.query(
-        "SELECT partition_no FROM bus_leases WHERE subscriber = ? AND owner = ? ORDER BY partition_no", [name, me]
+        "SELECT partition_no FROM bus_leases WHERE subscriber = ? AND owner = ? ORDER BY partition_no",
+        [name, me]
       ).compactMap { row -> Int? in if case .integer(let p) = row["partition_no"] { Int(p) } else { nil } }
 
       if owned.count > fairShare {

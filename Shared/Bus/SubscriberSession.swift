@@ -67,7 +67,9 @@ final class SubscriberSession {
       group.addTask {
         while !Task.isCancelled {
           try await Task.sleep(for: ttl / 4)
-          do { try await leases.renew() } catch { logger.warning("lease renewal failed", metadata: ["error": "\(error)"]) }
+          do { try await leases.renew() } catch {
+            logger.warning("lease renewal failed", metadata: ["error": "\(error)"])
+          }
         }
       }
       defer { group.cancelAll() }
@@ -86,7 +88,7 @@ final class SubscriberSession {
         await reportPositions()
         lastHousekeeping = .now
       }
-      guard let first = try await nextMessage(within: interval) else { continue }
+      guard let first = try await live.receive(timeout: interval) else { continue }
       var batch = [first]
       while batch.count < 1000, let more = live.receiveIfAvailable() { batch.append(more) }
       try await process(batch)
@@ -94,26 +96,6 @@ final class SubscriberSession {
     await reportPositions()
     if let leases { try await leases.releaseAll() }
     live.close()
-  }
-
-  private func nextMessage(within timeout: Duration) async throws -> Message? {
-    if let ready = live.receiveIfAvailable() { return ready }
-    let live = self.live
-    do {
-      return try await cancelWhenGracefulShutdown {
-        try await withThrowingTaskGroup(of: Message?.self) { group in
-          group.addTask { try await live.receive() }
-          group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-          }
-          defer { group.cancelAll() }
-          return try await group.next() ?? nil
-        }
-      }
-    } catch is CancellationError {
-      return nil
-    }
   }
 
   // MARK: Partitions
@@ -150,7 +132,8 @@ final class SubscriberSession {
       expected[partition] = start + 1
       persisted[partition] = checkpoint ?? 0
       logger.info(
-        "consuming partition", metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(start + 1)"])
+        "consuming partition",
+        metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(start + 1)"])
       try await catchUp(partition)
     }
   }
@@ -193,7 +176,8 @@ final class SubscriberSession {
     for partition in order { try await flush(partition, &pending) }
   }
 
-  private func flush(_ partition: Int, _ pending: inout [Int: [(offset: Int64, body: [UInt8])]]) async throws {
+  private func flush(_ partition: Int, _ pending: inout [Int: [(offset: Int64, body: [UInt8])]]) async throws
+  {
     guard let items = pending.removeValue(forKey: partition), let last = items.last else { return }
     try await apply(partition, items, through: last.offset)
   }
@@ -209,7 +193,9 @@ final class SubscriberSession {
       if header.low > from {
         logger.warning(
           "events expired by retention before this subscriber read them",
-          metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(from)", "low": "\(header.low)"])
+          metadata: [
+            "subscriber": "\(name)", "partition": "\(partition)", "from": "\(from)", "low": "\(header.low)",
+          ])
       }
       let items = zip(header.offsets, bodies).map { (offset: $0, body: $1.bytes) }
       if header.next > from { try await apply(partition, items, through: header.next - 1) }
@@ -223,7 +209,9 @@ final class SubscriberSession {
   struct CheckpointMoved: Error {}
 
   /// Applies `items` of one partition and moves its checkpoint to `through`, in one transaction.
-  private func apply(_ partition: Int, _ items: [(offset: Int64, body: [UInt8])], through last: Int64) async throws {
+  private func apply(_ partition: Int, _ items: [(offset: Int64, body: [UInt8])], through last: Int64)
+    async throws
+  {
     guard let from = expected[partition], last >= from else { return }
     let prefixes = subscriber.configuration.prefixes
     var deliveries: [Subscriber.Delivery] = []
@@ -232,7 +220,8 @@ final class SubscriberSession {
       do {
         let event = try CloudEvent.decode(item.body)
         if prefixes.isEmpty || prefixes.contains(where: { event.type.hasPrefix($0) }) {
-          deliveries.append(.init(event: event, position: EventPosition(partition: partition, offset: item.offset)))
+          deliveries.append(
+            .init(event: event, position: EventPosition(partition: partition, offset: item.offset)))
         }
       } catch {
         undecodable.append((item.offset, item.body, error.description))
@@ -249,14 +238,16 @@ final class SubscriberSession {
     while true {
       do {
         try await commit(
-          partition, deliveries, undecodable, through: last, savepoints: attempt > 0, isolateFailures: attempt >= 3)
+          partition, deliveries, undecodable, through: last, savepoints: attempt > 0,
+          isolateFailures: attempt >= 3)
         break
       } catch let stop as Subscriber.Stop {
         throw stop
       } catch is CheckpointMoved {
         let stored = try await loadCheckpoint(partition) ?? 0
         logger.warning(
-          "checkpoint moved by another instance", metadata: ["partition": "\(partition)", "checkpoint": "\(stored)"])
+          "checkpoint moved by another instance",
+          metadata: ["partition": "\(partition)", "checkpoint": "\(stored)"])
         expected[partition] = stored + 1
         persisted[partition] = stored
         return
@@ -267,7 +258,8 @@ final class SubscriberSession {
       } catch {
         attempt += 1
         guard attempt <= 3 else { throw error }
-        logger.warning("applying events failed, retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        logger.warning(
+          "applying events failed, retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
         try await Task.sleep(for: .milliseconds(100 << attempt))
       }
     }
@@ -281,7 +273,8 @@ final class SubscriberSession {
   /// With `savepoints`, each event runs in its own savepoint and a rejected one is dead-lettered
   /// alone; with `isolateFailures` too, any handler error dead-letters its event.
   private func commit(
-    _ partition: Int, _ deliveries: [Subscriber.Delivery], _ undecodable: [(offset: Int64, body: [UInt8], reason: String)],
+    _ partition: Int, _ deliveries: [Subscriber.Delivery],
+    _ undecodable: [(offset: Int64, body: [UInt8], reason: String)],
     through last: Int64, savepoints: Bool, isolateFailures: Bool
   ) async throws {
     let name = self.name
@@ -320,7 +313,12 @@ final class SubscriberSession {
           INSERT INTO bus_dead_letters (subscriber, partition_no, event_offset, body, reason, failed_at)
           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (subscriber, partition_no, event_offset) DO NOTHING
           """,
-          dead.map { [.text(name), .integer(Int64(partition)), .integer($0.offset), .blob($0.body), .text($0.reason), .integer(now)] })
+          dead.map {
+            [
+              .text(name), .integer(Int64(partition)), .integer($0.offset), .blob($0.body), .text($0.reason),
+              .integer(now),
+            ]
+          })
       }
       let moved = try await transaction.execute(
         "UPDATE bus_checkpoints SET event_offset = ? WHERE subscriber = ? AND partition_no = ? AND event_offset = ?",
@@ -337,7 +335,8 @@ final class SubscriberSession {
     }
     if deadLetters > 0 {
       deadLettered.increment(by: deadLetters)
-      logger.warning("events dead-lettered", metadata: ["partition": "\(partition)", "count": "\(deadLetters)"])
+      logger.warning(
+        "events dead-lettered", metadata: ["partition": "\(partition)", "count": "\(deadLetters)"])
     }
   }
 

@@ -47,7 +47,8 @@ public final class TestBus: Sendable {
     }
     let environment = clientEnvironment.merging(
       [
-        "PASSERELLE_BUS_DATABASE_URL": databaseURL, "PASSERELLE_HTTP_PORT": "0", "PASSERELLE_LOG_LEVEL": "info",
+        "PASSERELLE_BUS_DATABASE_URL": databaseURL, "PASSERELLE_HTTP_PORT": "0",
+        "PASSERELLE_LOG_LEVEL": "info",
         "PASSERELLE_SHUTDOWN_GRACE_SECONDS": "5",
       ]
     ) { $1 }.merging(extraEnvironment) { $1 }

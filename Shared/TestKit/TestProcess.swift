@@ -96,7 +96,9 @@ public final class TestProcess: Sendable {
     repeat {
       let text = outputText
       let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
-      if let line = complete.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+      if let line = complete.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+        return String(line)
+      }
       try? await Task.sleep(for: .milliseconds(20))
     } while ContinuousClock.now < deadline && isRunning
     return nil

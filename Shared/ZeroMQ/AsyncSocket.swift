@@ -1,6 +1,5 @@
 import Foundation
 
-
 /// A libzmq socket for async code: its own thread owns the socket, callers `await`.
 ///
 /// Every libzmq call happens on one dedicated thread (libzmq sockets are not thread-safe), which
@@ -91,17 +90,29 @@ public final class AsyncSocket: Sendable {
 
   /// Receives the next message; cancelling the calling task ends the wait with `CancellationError`.
   public func receive() async throws -> Message {
+    guard let message = try await receive(deadline: nil) else { throw Closed(label: loop.label) }
+    return message
+  }
+
+  /// Receives the next message, or returns `nil` when none arrives within `timeout`.
+  public func receive(timeout: Duration) async throws -> Message? {
+    try await receive(deadline: .now + timeout)
+  }
+
+  private func receive(deadline: ContinuousClock.Instant?) async throws -> Message? {
     let id = loop.state.withLock { state in
       state.nextID += 1
       return state.nextID
     }
     return try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message, any Error>) in
-        let outcome: Result<Message, any Error>? = loop.state.withLock { state in
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message?, any Error>) in
+        let outcome: Result<Message?, any Error>? = loop.state.withLock { state in
           if state.cancelledReceivers.remove(id) != nil { return .failure(CancellationError()) }
           if let message = takeBuffered(&state) { return .success(message) }
           if let finished = state.finished { return .failure(finished) }
-          state.receivers.append(.init(id: id, continuation: continuation))
+          state.receivers.append(.init(id: id, deadline: deadline, continuation: continuation))
+          // The loop thread must learn the new deadline to wake up in time for it.
+          if deadline != nil { loop.wakeLocked(&state) }
           return nil
         }
         if let outcome { continuation.resume(with: outcome) }

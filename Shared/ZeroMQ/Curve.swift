@@ -11,7 +11,8 @@ public struct CurveKeyPair: Sendable, Hashable, Codable {
   public init(publicKey: String, secretKey: String) throws(ZMQError) {
     let derived = try CurveKeyPair.publicKey(forSecretKey: secretKey)
     guard derived == publicKey else {
-      throw ZMQError(call: "zmq_curve_public", code: EINVAL, detail: "public key does not match the secret key")
+      throw ZMQError(
+        call: "zmq_curve_public", code: EINVAL, detail: "public key does not match the secret key")
     }
     self.publicKey = publicKey
     self.secretKey = secretKey
@@ -27,13 +28,16 @@ public struct CurveKeyPair: Sendable, Hashable, Codable {
     var publicKey = [CChar](repeating: 0, count: 41)
     var secretKey = [CChar](repeating: 0, count: 41)
     try check(zmq_curve_keypair(&publicKey, &secretKey), "zmq_curve_keypair")
-    return CurveKeyPair(validatedPublicKey: String(zeroTerminated: publicKey), secretKey: String(zeroTerminated: secretKey))
+    return CurveKeyPair(
+      validatedPublicKey: String(zeroTerminated: publicKey), secretKey: String(zeroTerminated: secretKey))
   }
 
   /// Derives the Z85 public key belonging to a Z85 secret key (`zmq_curve_public`).
   public static func publicKey(forSecretKey secretKey: String) throws(ZMQError) -> String {
     guard secretKey.utf8.count == 40 else {
-      throw ZMQError(call: "zmq_curve_public", code: EINVAL, detail: "a Z85 key has 40 characters, got \(secretKey.utf8.count)")
+      throw ZMQError(
+        call: "zmq_curve_public", code: EINVAL,
+        detail: "a Z85 key has 40 characters, got \(secretKey.utf8.count)")
     }
     var publicKey = [CChar](repeating: 0, count: 41)
     try check(zmq_curve_public(&publicKey, secretKey), "zmq_curve_public", "secret key is not valid Z85")
@@ -43,7 +47,8 @@ public struct CurveKeyPair: Sendable, Hashable, Codable {
   /// Decodes a 40-character Z85 key into its 32 raw bytes.
   public static func rawKey(z85: String) throws(ZMQError) -> [UInt8] {
     guard z85.utf8.count == 40 else {
-      throw ZMQError(call: "zmq_z85_decode", code: EINVAL, detail: "a Z85 key has 40 characters, got \(z85.utf8.count)")
+      throw ZMQError(
+        call: "zmq_z85_decode", code: EINVAL, detail: "a Z85 key has 40 characters, got \(z85.utf8.count)")
     }
     var raw = [UInt8](repeating: 0, count: 32)
     guard zmq_z85_decode(&raw, z85) != nil else {
@@ -55,7 +60,8 @@ public struct CurveKeyPair: Sendable, Hashable, Codable {
   /// Encodes 32 raw key bytes as Z85 text.
   public static func z85(rawKey: [UInt8]) throws(ZMQError) -> String {
     guard rawKey.count == 32 else {
-      throw ZMQError(call: "zmq_z85_encode", code: EINVAL, detail: "a CURVE key has 32 bytes, got \(rawKey.count)")
+      throw ZMQError(
+        call: "zmq_z85_encode", code: EINVAL, detail: "a CURVE key has 32 bytes, got \(rawKey.count)")
     }
     var text = [CChar](repeating: 0, count: 41)
     guard zmq_z85_encode(&text, rawKey, 32) != nil else { throw ZMQError.last("zmq_z85_encode") }

@@ -7,6 +7,9 @@ struct FIFO<Element> {
   var count: Int { storage.count - head }
   /// True when nothing is queued.
   var isEmpty: Bool { head == storage.count }
+  /// The queued elements, oldest first.
+  var elements: ArraySlice<Element> { storage[head...] }
+
   /// The oldest element, if any.
   var first: Element? { isEmpty ? nil : storage[head] }
 
@@ -30,6 +33,15 @@ struct FIFO<Element> {
       head = 0
     }
     return element
+  }
+
+  /// Removes every element matching `predicate`, returning them in order.
+  mutating func removeAll(where predicate: (Element) -> Bool) -> [Element] {
+    let removed = storage[head...].filter(predicate)
+    guard !removed.isEmpty else { return [] }
+    storage = storage[head...].filter { !predicate($0) }
+    head = 0
+    return removed
   }
 
   /// Removes the first element matching `predicate`, returning it.

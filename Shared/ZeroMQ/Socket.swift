@@ -60,7 +60,8 @@ public final class Socket {
   public func lastEndpoint() throws(ZMQError) -> String {
     var buffer = [CChar](repeating: 0, count: 1024)
     var size = buffer.count
-    try check(zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size), "zmq_getsockopt", "ZMQ_LAST_ENDPOINT")
+    try check(
+      zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size), "zmq_getsockopt", "ZMQ_LAST_ENDPOINT")
     return String(zeroTerminated: buffer)
   }
 
@@ -105,7 +106,7 @@ public final class Socket {
   /// Receives one part, or `nil` when `dontWait` is set and nothing is waiting.
   public func receiveFrame(dontWait: Bool = false) throws(ZMQError) -> Frame? {
     let frame = Frame()
-    if zmq_msg_recv(&frame.message, handle, dontWait ? ZMQ_DONTWAIT : 0) == -1 {
+    if zmq_msg_recv(frame.message, handle, dontWait ? ZMQ_DONTWAIT : 0) == -1 {
       let error = ZMQError.last("zmq_msg_recv", "\(type)")
       if error.wouldBlock && dontWait { return nil }
       throw error
@@ -118,7 +119,7 @@ public final class Socket {
     guard let first = try receiveFrame(dontWait: dontWait) else { return nil }
     var frames = [first]
     var current = first
-    while zmq_msg_more(&current.message) == 1 {
+    while zmq_msg_more(current.message) == 1 {
       // Parts of a started message have all arrived: this never blocks.
       guard let next = try receiveFrame() else { break }
       frames.append(next)

@@ -44,7 +44,10 @@ public struct SocketEvent: Sendable, Equatable {
   public init?(message: Message) {
     guard message.count == 2, message[0].count == 6 else { return nil }
     let (event, value) = message[0].withUnsafeBytes {
-      ($0.loadUnaligned(fromByteOffset: 0, as: UInt16.self), $0.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+      (
+        $0.loadUnaligned(fromByteOffset: 0, as: UInt16.self),
+        $0.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+      )
     }
     guard let kind = Kind(rawValue: event) else { return nil }
     self.kind = kind

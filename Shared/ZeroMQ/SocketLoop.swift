@@ -1,7 +1,6 @@
 import CZeroMQ
 import Foundation
 
-
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -17,9 +16,11 @@ final class SocketLoop: Sendable {
     let continuation: CheckedContinuation<Void, any Error>
   }
 
+  /// A caller waiting for a message; with a deadline it gets `nil` once the deadline passes.
   struct Receiver {
     let id: UInt64
-    let continuation: CheckedContinuation<Message, any Error>
+    let deadline: ContinuousClock.Instant?
+    let continuation: CheckedContinuation<Message?, any Error>
   }
 
   /// Work to run on the loop thread: given the socket, or the error that closed it.
@@ -119,11 +120,13 @@ final class SocketLoop: Sendable {
       if !drainedAll && state.withLock({ !$0.readingPaused }) { continue }
 
       var events: PollEvents = []
-      if state.withLock({ !$0.readingPaused }) { events.insert(.readable) }
+      let (paused, deadline) = state.withLock { ($0.readingPaused, $0.receivers.earliestDeadline) }
+      if !paused { events.insert(.readable) }
       if !outgoing.isEmpty { events.insert(.writable) }
       poller.update(socketItem, events: events)
       do {
-        let ready = try poller.poll()
+        let ready = try poller.poll(timeoutMilliseconds: Self.milliseconds(until: deadline))
+        expireReceivers()
         if ready[wakeItem].contains(.readable) {
           var value: UInt64 = 0
           _ = read(wakeFD, &value, 8)
@@ -136,6 +139,22 @@ final class SocketLoop: Sendable {
 
     socket.close()
     finish(failure, outgoing: outgoing)
+  }
+
+  /// Milliseconds until `deadline` for `zmq_poll` (rounded up), or -1 to wait without limit.
+  static func milliseconds(until deadline: ContinuousClock.Instant?) -> Int {
+    guard let deadline else { return -1 }
+    let (seconds, attoseconds) = (deadline - .now).components
+    return max(0, Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+  }
+
+  /// Gives `nil` to every receiver whose deadline has passed.
+  private func expireReceivers() {
+    let now = ContinuousClock.now
+    let expired = state.withLock { state in
+      state.receivers.removeAll { receiver in receiver.deadline.map { $0 <= now } ?? false }
+    }
+    for receiver in expired { receiver.continuation.resume(returning: nil) }
   }
 
   /// Hands received messages to waiting receivers first, then to the buffer.
@@ -171,6 +190,13 @@ final class SocketLoop: Sendable {
     while let send = outgoing.popFirst() { send.continuation.resume(throwing: failure) }
     while let send = sends.popFirst() { send.continuation.resume(throwing: failure) }
     for operation in operations { operation(.failure(failure)) }
+  }
+}
+
+extension FIFO<SocketLoop.Receiver> {
+  /// The soonest deadline among waiting receivers.
+  var earliestDeadline: ContinuousClock.Instant? {
+    elements.compactMap(\.deadline).min()
   }
 }
 

@@ -77,7 +77,10 @@ public enum SocketOption: Sendable {
     case .immediate(let on): [(ZMQ_IMMEDIATE, .int(on ? 1 : 0))]
     case .routerMandatory(let on): [(ZMQ_ROUTER_MANDATORY, .int(on ? 1 : 0))]
     case .heartbeat(let interval, let timeout, let ttl):
-      [(ZMQ_HEARTBEAT_IVL, .int(interval)), (ZMQ_HEARTBEAT_TIMEOUT, .int(timeout)), (ZMQ_HEARTBEAT_TTL, .int(ttl))]
+      [
+        (ZMQ_HEARTBEAT_IVL, .int(interval)), (ZMQ_HEARTBEAT_TIMEOUT, .int(timeout)),
+        (ZMQ_HEARTBEAT_TTL, .int(ttl)),
+      ]
     case .reconnect(let interval, let maximum):
       [(ZMQ_RECONNECT_IVL, .int(interval)), (ZMQ_RECONNECT_IVL_MAX, .int(maximum))]
     case .receiveTimeout(let ms): [(ZMQ_RCVTIMEO, .int(ms))]

@@ -1,5 +1,3 @@
-
-
 /// Answers libzmq's ZAP requests (RFC 27) for a context: CURVE clients get in only when their
 /// public key is on the allow-list.
 ///
@@ -57,8 +55,10 @@ public final class ZAPAuthenticator: Sendable {
 
   private func answer(_ request: Message) -> [[UInt8]] {
     guard request.count >= 6, request[0].string == "1.0" else {
-      return [Array("1.0".utf8), request.count > 1 ? request[1].bytes : [], Array("500".utf8),
-        Array("malformed ZAP request".utf8), [], []]
+      return [
+        Array("1.0".utf8), request.count > 1 ? request[1].bytes : [], Array("500".utf8),
+        Array("malformed ZAP request".utf8), [], [],
+      ]
     }
     let mechanism = request[5].string
     var clientKey: String?
@@ -77,7 +77,8 @@ public final class ZAPAuthenticator: Sendable {
     default:
       accepted = false
     }
-    onDecision(Decision(mechanism: mechanism, clientKey: clientKey, address: request[3].string, accepted: accepted))
+    onDecision(
+      Decision(mechanism: mechanism, clientKey: clientKey, address: request[3].string, accepted: accepted))
     return [
       Array("1.0".utf8), request[1].bytes, Array((accepted ? "200" : "400").utf8),
       Array((accepted ? "OK" : "client key not allowed").utf8), Array((clientKey ?? "").utf8), [],

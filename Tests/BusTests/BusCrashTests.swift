@@ -23,7 +23,8 @@ import Testing
           try TestProcess(
             TestPaths.executable("passerelle"),
             [
-              "publish", "--file", file.path, "--outbox", bus.directory.appendingPathComponent("outbox-\(index).db").path,
+              "publish", "--file", file.path, "--outbox",
+              bus.directory.appendingPathComponent("outbox-\(index).db").path,
               "--timeout", "600",
             ], environment: bus.clientEnvironment))
       }

@@ -10,8 +10,11 @@ enum BusTestSupport {
   static func events(source: String, count: Int, customers: Int = 97, prefix: String = "e") -> [CloudEvent] {
     (0..<count).map { index in
       CloudEvent(
-        id: "\(prefix)-\(index)", source: source, type: index % 3 == 0 ? "pos.purchase.completed.v1" : "product.viewed.v1",
-        time: Date(), data: .object(["seq": .integer(Int64(index)), "padding": .string(String(repeating: "x", count: 200))]),
+        id: "\(prefix)-\(index)", source: source,
+        type: index % 3 == 0 ? "pos.purchase.completed.v1" : "product.viewed.v1",
+        time: Date(),
+        data: .object(["seq": .integer(Int64(index)), "padding": .string(String(repeating: "x", count: 200))]
+        ),
         partitionKey: "customer-\(index % customers)")
     }
   }
@@ -46,12 +49,15 @@ enum BusTestSupport {
     for partition in 0..<info.partitions {
       var from: Int64 = 1
       for _ in 0..<10_000 {
-        let (header, bodies) = try await client.fetch(FetchRequest(partition: partition, from: from, max: 1000))
+        let (header, bodies) = try await client.fetch(
+          FetchRequest(partition: partition, from: from, max: 1000))
         for (offset, body) in zip(header.offsets, bodies) {
           let event = try CloudEvent.decode(body.bytes)
           guard case .object(let data) = event.data, case .integer(let seq)? = data["seq"] else { continue }
           stored.append(
-            Stored(position: EventPosition(partition: partition, offset: offset), source: event.source, id: event.id, seq: seq))
+            Stored(
+              position: EventPosition(partition: partition, offset: offset), source: event.source,
+              id: event.id, seq: seq))
         }
         if header.next > header.head { break }
         from = header.next
@@ -65,7 +71,9 @@ enum BusTestSupport {
   static func orderProblem(_ stored: [Stored]) -> String? {
     for (partition, events) in Dictionary(grouping: stored, by: \.position.partition) {
       let offsets = events.map(\.position.offset)
-      if offsets != Array(1...Int64(offsets.count)) { return "partition \(partition): offsets not 1...\(offsets.count)" }
+      if offsets != Array(1...Int64(offsets.count)) {
+        return "partition \(partition): offsets not 1...\(offsets.count)"
+      }
       for (source, fromSource) in Dictionary(grouping: events, by: \.source) {
         let seqs = fromSource.map(\.seq)
         if seqs != seqs.sorted() { return "partition \(partition): \(source)'s events out of order" }

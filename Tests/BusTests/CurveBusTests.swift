@@ -30,7 +30,8 @@ import ZeroMQ
     let outcomes = try await friend.publish(events.map { $0.encoded() })
     #expect(outcomes.allSatisfy { $0.status == .stored })
     await #expect(throws: (any Error).self) {
-      _ = try await intruder.publish([BusTestSupport.events(source: "/evil", count: 1)[0].encoded()], timeout: .seconds(2))
+      _ = try await intruder.publish(
+        [BusTestSupport.events(source: "/evil", count: 1)[0].encoded()], timeout: .seconds(2))
     }
     await #expect(throws: (any Error).self) { _ = try await plain.info(timeout: .seconds(2)) }
     await #expect(throws: (any Error).self) { _ = try await intruder.info(timeout: .seconds(2)) }

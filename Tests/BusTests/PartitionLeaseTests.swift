@@ -20,7 +20,10 @@ import Testing
         func instance(_ name: String) throws -> TestProcess {
           try TestProcess(
             TestPaths.executable("passerelle"),
-            ["archive", "--database", archiveURL, "--name", "archive", "--instance", name, "--lease-seconds", "3"],
+            [
+              "archive", "--database", archiveURL, "--name", "archive", "--instance", name, "--lease-seconds",
+              "3",
+            ],
             environment: bus.clientEnvironment)
         }
         let first = try instance("a")
@@ -42,7 +45,8 @@ import Testing
           // Each instance got only its share: every partition was archived by its lease holder.
           let archivedByA = try await database.query(
             "SELECT DISTINCT partition_no FROM archived_events WHERE archived_by = 'a'", []
-          ).compactMap { row -> Int? in if case .integer(let p) = row["partition_no"] { Int(p) } else { nil } }
+          ).compactMap { row -> Int? in if case .integer(let p) = row["partition_no"] { Int(p) } else { nil }
+          }
           #expect(Set(archivedByA) == leasesOfA)
 
           first.signal(SIGKILL)

@@ -14,7 +14,9 @@ import Testing
   /// What a subscriber has applied, in order, per partition.
   final class Applied: Sendable {
     private let positions = Mutex<[Int: [Int64]]>([:])
-    func record(_ position: EventPosition) { positions.withLock { $0[position.partition, default: []].append(position.offset) } }
+    func record(_ position: EventPosition) {
+      positions.withLock { $0[position.partition, default: []].append(position.offset) }
+    }
     var count: Int { positions.withLock { $0.values.reduce(0) { $0 + $1.count } } }
     var byPartition: [Int: [Int64]] { positions.withLock { $0 } }
   }

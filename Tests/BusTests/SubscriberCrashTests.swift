@@ -18,12 +18,14 @@ import Testing
         let client = try BusTestSupport.client(bus)
         let events = BusTestSupport.events(source: "/web", count: 8_000)
         let arguments = ["archive", "--database", archiveURL, "--name", "archive"]
-        var archiver = try TestProcess(TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
+        var archiver = try TestProcess(
+          TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
 
         // Publish in the background while the archiver is killed and restarted.
         async let published: Void = {
           for start in stride(from: 0, to: events.count, by: 100) {
-            let outcomes = try await client.publish(events[start..<min(start + 100, events.count)].map { $0.encoded() })
+            let outcomes = try await client.publish(
+              events[start..<min(start + 100, events.count)].map { $0.encoded() })
             #expect(outcomes.allSatisfy { $0.status == .stored })
             try await Task.sleep(for: .milliseconds(25))
           }
@@ -33,7 +35,8 @@ import Testing
           try await Task.sleep(for: .milliseconds(Int.random(in: 400...1200, using: &generator)))
           archiver.signal(SIGKILL)
           await archiver.waitForExit(timeout: .seconds(10))
-          archiver = try TestProcess(TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
+          archiver = try TestProcess(
+            TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
         }
         try await published
 
@@ -46,9 +49,11 @@ import Testing
           try await Task.sleep(for: .milliseconds(500))
           #expect(try await Self.count("SELECT COUNT(*) AS n FROM archived_events", database) == events.count)
           #expect(
-            try await Self.count("SELECT COUNT(*) AS n FROM (SELECT DISTINCT source, event_id FROM archived_events) d", database)
+            try await Self.count(
+              "SELECT COUNT(*) AS n FROM (SELECT DISTINCT source, event_id FROM archived_events) d", database)
               == events.count)
-          #expect(try await Self.count("SELECT SUM(events) AS n FROM archived_counts", database) == events.count)
+          #expect(
+            try await Self.count("SELECT SUM(events) AS n FROM archived_counts", database) == events.count)
         }
         archiver.signal(SIGTERM)
         #expect(await archiver.waitForExit(timeout: .seconds(20)) == 0, "\(archiver.outputText)")

@@ -24,10 +24,14 @@ import ZeroMQ
     let known = try CurveKeyPair.generate()
     let stranger = try CurveKeyPair.generate()
     let decisions = DecisionLog()
-    let zap = try await ZAPAuthenticator(context, allowedClientKeys: [known.publicKey]) { decisions.append($0) }
+    let zap = try await ZAPAuthenticator(context, allowedClientKeys: [known.publicKey]) {
+      decisions.append($0)
+    }
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await zap.run() }
-      let router = try await AsyncSocket(context, type: .router) { try $0.set(.curveServer(secretKey: server.secretKey)) }
+      let router = try await AsyncSocket(context, type: .router) {
+        try $0.set(.curveServer(secretKey: server.secretKey))
+      }
       let endpoint = try await router.bind("tcp://127.0.0.1:*")
 
       let friend = try await AsyncSocket(context, type: .dealer) {

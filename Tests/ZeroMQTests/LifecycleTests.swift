@@ -30,6 +30,20 @@ import ZeroMQ
     }
   }
 
+  @Test func receiveWithTimeoutReturnsNilThenTheMessage() async throws {
+    let context = try Context()
+    let pull = try await AsyncSocket(context, type: .pull)
+    try await pull.bind("inproc://timeout")
+    let push = try await AsyncSocket(context, type: .push)
+    try await push.connect("inproc://timeout")
+    let started = ContinuousClock.now
+    #expect(try await pull.receive(timeout: .milliseconds(100)) == nil)
+    #expect(ContinuousClock.now - started >= .milliseconds(100))
+    try await push.send([Array("late".utf8)])
+    let message = try await pull.receive(timeout: .seconds(5))
+    #expect(message?[0].string == "late")
+  }
+
   @Test func shuttingDownContextWithOpenSocketsDoesNotHang() async throws {
     try await withDeadline(.seconds(5), "context shutdown") {
       let context = try Context()

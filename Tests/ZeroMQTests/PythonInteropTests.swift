@@ -62,13 +62,16 @@ import ZeroMQ
     let known = try CurveKeyPair.generate()
     let stranger = try CurveKeyPair.generate()
     let zap = try await ZAPAuthenticator(context, allowedClientKeys: [known.publicKey])
-    let router = try await AsyncSocket(context, type: .router) { try $0.set(.curveServer(secretKey: server.secretKey)) }
+    let router = try await AsyncSocket(context, type: .router) {
+      try $0.set(.curveServer(secretKey: server.secretKey))
+    }
     let endpoint = try await router.bind(Self.endpoint(transport))
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await zap.run() }
       group.addTask { try await Self.echo(router) }
       let allowed = try await Self.runPythonClient([
-        endpoint, "--server-key=\(server.publicKey)", "--public-key=\(known.publicKey)", "--secret-key=\(known.secretKey)",
+        endpoint, "--server-key=\(server.publicKey)", "--public-key=\(known.publicKey)",
+        "--secret-key=\(known.secretKey)",
       ])
       #expect(allowed.contains("echoed"), "\(allowed)")
       let refused = try await Self.runPythonClient([
@@ -85,7 +88,10 @@ import ZeroMQ
     let client = try CurveKeyPair.generate()
     let peer = try TestProcess(
       TestPaths.python,
-      [Self.script, "server", "tcp://127.0.0.1:0", "--secret-key=\(server.secretKey)", "--allow=\(client.publicKey)"])
+      [
+        Self.script, "server", "tcp://127.0.0.1:0", "--secret-key=\(server.secretKey)",
+        "--allow=\(client.publicKey)",
+      ])
     defer { peer.stop() }
     let line = await peer.waitForLine(startingWith: "listening ", timeout: .seconds(20))
     let bound = try #require(line?.split(separator: " ").last.map(String.init), "\(peer.outputText)")

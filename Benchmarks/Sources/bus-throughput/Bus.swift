@@ -164,12 +164,13 @@ func busThroughput(
 ) async throws -> BusThroughput {
   let template = try EventTemplate(prefix: tag, size: 500)
   let prefix = Array(tag.utf8)
-  var clients: [BenchBusClient] = []
+  var made: [BenchBusClient] = []
   for _ in 0..<publishers {
     let client = try BenchBusClient(endpoints: endpoints)
     _ = try await client.info()  // connect before the clock starts
-    clients.append(client)
+    made.append(client)
   }
+  let clients = made
   let progress = subscribers.sockets.map { _ in Progress() }
   let counter = Counter()
   let start = nowNanos()
@@ -246,12 +247,13 @@ func busLatency(
   let template = try EventTemplate(prefix: tag, size: 500)
   let prefix = Array(tag.utf8)
   let count = Int(rate * seconds)
-  var clients: [BenchBusClient] = []
+  var made: [BenchBusClient] = []
   for _ in 0..<workers {
     let client = try BenchBusClient(endpoints: endpoints)
     _ = try await client.info()
-    clients.append(client)
+    made.append(client)
   }
+  let clients = made
   let acks = Int64Table(count: count)
   let starts = Int64Table(count: count)
   let received = subscribers.sockets.map { _ in Int64Table(count: count) }
@@ -276,7 +278,7 @@ func busLatency(
           }
         }
       }
-      for (worker, client) in clients.enumerated() {
+      for (worker, client) in zip(0..., clients) {
         group.addTask {
           for index in stride(from: worker, to: count, by: workers) {
             try await sleep(untilNanos: due(index))

@@ -44,11 +44,8 @@ func record(_ key: String, _ percentiles: Percentiles) {
   record(key + ".max", percentiles.max)
 }
 
-var tagCounter = 0
-func nextTag() -> String {
-  tagCounter += 1
-  return "t\(tagCounter)r\(UInt16.random(in: 0...UInt16.max))"
-}
+let tags = Counter()
+func nextTag() -> String { "t\(tags.next())r\(UInt16.random(in: 0...UInt16.max))" }
 
 // MARK: - One run of each system
 

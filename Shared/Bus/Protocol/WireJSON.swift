@@ -11,7 +11,9 @@ public enum WireJSON {
   }
 
   /// Decodes a frame's JSON, naming `field` in the error when it does not parse.
-  public static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes, field: String) throws(ProtocolError) -> T {
+  public static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes, field: String)
+    throws(ProtocolError) -> T
+  {
     do {
       return try bytes.withUnsafeBytes { try JSONDecoder().decode(T.self, from: Data($0)) }
     } catch let DecodingError.keyNotFound(key, _) {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Logging
 
@@ -33,6 +34,9 @@ public final class SQLiteDatabase: SQLDatabase {
       try db.execute(sql: "PRAGMA synchronous = FULL")
     }
     do {
+      // A new database in a new folder (the default `data/`) is the normal first start.
+      let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       queue = try DatabaseQueue(path: path, configuration: configuration)
     } catch {
       throw StorageError(code: .connectionFailed, message: String(describing: error), url: "sqlite://\(path)")

@@ -2,6 +2,8 @@
 #define PASSERELLE_BENCH_RAW_H
 #include <stddef.h>
 
+#include "fanout.h"  // issue 4: fan-out to N subscribers
+
 /// The PUB/SUB transfer written directly against the libzmq C API: the baseline the Swift layer
 /// is measured against.
 ///
