@@ -30,6 +30,7 @@ let package = Package(
         "RawZMQ",
         .product(name: "ZeroMQ", package: "main"),
         .product(name: "PasserelleEvents", package: "main"),
+        .product(name: "PasserelleBus", package: "main"),
       ],
       path: "Sources/bus-throughput"
     ),

@@ -104,7 +104,7 @@ public final class AsyncSocket: Sendable {
       state.nextID += 1
       return state.nextID
     }
-    return try await withTaskCancellationHandler {
+    let message = try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Message?, any Error>) in
         let outcome: Result<Message?, any Error>? = loop.state.withLock { state in
           if state.cancelledReceivers.remove(id) != nil { return .failure(CancellationError()) }
@@ -125,6 +125,10 @@ public final class AsyncSocket: Sendable {
       }
       receiver?.continuation.resume(throwing: CancellationError())
     }
+    // The loop thread built the message, then released this lock before resuming us; taking the
+    // lock once makes that ordering visible to ThreadSanitizer (the continuation already ensures it).
+    loop.state.withLock { _ in }
+    return message
   }
 
   /// Returns a message that has already arrived, or `nil` at once when none is waiting.

@@ -1,4 +1,5 @@
 import Foundation
+import PasserelleBus
 import ZeroMQ
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import ZeroMQ
 /// `passerelle-bus` as a child process on a fresh temporary directory (ipc endpoints, SQLite journal).
 final class BusProcess: @unchecked Sendable {
   let directory: String
-  let endpoints: BenchBusClient.Endpoints
+  let endpoints: BusEndpoints
   let process = Process()
 
   init(binary: String, transport: String) throws {
@@ -19,10 +20,10 @@ final class BusProcess: @unchecked Sendable {
     directory = try makeTemporaryDirectory("passerelle-bench-bus")
     if transport == "tcp" {
       let ports = try freePorts(3)
-      endpoints = BenchBusClient.Endpoints(
+      endpoints = BusEndpoints(
         ingest: "tcp://127.0.0.1:\(ports[0])", live: "tcp://127.0.0.1:\(ports[1])", query: "tcp://127.0.0.1:\(ports[2])")
     } else {
-      endpoints = BenchBusClient.Endpoints(
+      endpoints = BusEndpoints(
         ingest: "ipc://\(directory)/ingest.sock", live: "ipc://\(directory)/live.sock",
         query: "ipc://\(directory)/query.sock")
     }
@@ -46,7 +47,7 @@ final class BusProcess: @unchecked Sendable {
 
   /// Waits until the bus answers INFO.
   func waitUntilReady() async throws {
-    let client = try BenchBusClient(endpoints: endpoints)
+    let client = try BusClient(endpoints: endpoints)
     let deadline = nowNanos() + 15_000_000_000
     while nowNanos() < deadline {
       guard process.isRunning else { throw BenchmarkFailure("passerelle-bus exited:\n\(logTail())") }
@@ -95,14 +96,14 @@ func freePorts(_ count: Int) throws -> [Int] {
 
 /// The live-stream subscribers of one benchmark, opened as `BusClient.liveSocket(prefixes: [""])` does.
 struct LiveSubscribers {
-  let clients: [BenchBusClient]
+  let clients: [BusClient]
   let sockets: [AsyncSocket]
 
-  static func open(_ endpoints: BenchBusClient.Endpoints, count: Int) async throws -> LiveSubscribers {
-    var clients: [BenchBusClient] = []
+  static func open(_ endpoints: BusEndpoints, count: Int) async throws -> LiveSubscribers {
+    var clients: [BusClient] = []
     var sockets: [AsyncSocket] = []
     for _ in 0..<count {
-      let client = try BenchBusClient(endpoints: endpoints)
+      let client = try BusClient(endpoints: endpoints)
       clients.append(client)
       sockets.append(try await client.liveSocket(prefixes: [""]))
     }
@@ -110,7 +111,7 @@ struct LiveSubscribers {
   }
 
   /// Slow joiner: publishes warm-up events until every subscriber has received one.
-  func warmUp(_ publisher: BenchBusClient) async throws {
+  func warmUp(_ publisher: BusClient) async throws {
     let template = try EventTemplate(prefix: "warm\(UInt32.random(in: 0...UInt32.max))", size: 500)
     let sockets = self.sockets
     try await withTimeout(15, "warm-up") {
@@ -160,13 +161,13 @@ struct BusLatency: Sendable {
 /// Max throughput: `publishers` clients (each as one `BusClient`), each publishing `batch` events per request and awaiting
 /// the ACK, for `seconds`; then waits until every subscriber has every event.
 func busThroughput(
-  _ endpoints: BenchBusClient.Endpoints, subscribers: LiveSubscribers, publishers: Int, batch: Int, seconds: Double, tag: String
+  _ endpoints: BusEndpoints, subscribers: LiveSubscribers, publishers: Int, batch: Int, seconds: Double, tag: String
 ) async throws -> BusThroughput {
   let template = try EventTemplate(prefix: tag, size: 500)
   let prefix = Array(tag.utf8)
-  var made: [BenchBusClient] = []
+  var made: [BusClient] = []
   for _ in 0..<publishers {
-    let client = try BenchBusClient(endpoints: endpoints)
+    let client = try BusClient(endpoints: endpoints)
     _ = try await client.info()  // connect before the clock starts
     made.append(client)
   }
@@ -242,14 +243,14 @@ func busThroughput(
 /// Latencies are from the publish start (the call to `publish`); `late` counts events whose
 /// publish started more than 1 ms after they were due (the driver falling behind the rate).
 func busLatency(
-  _ endpoints: BenchBusClient.Endpoints, subscribers: LiveSubscribers, rate: Double, seconds: Double, workers: Int, tag: String
+  _ endpoints: BusEndpoints, subscribers: LiveSubscribers, rate: Double, seconds: Double, workers: Int, tag: String
 ) async throws -> BusLatency {
   let template = try EventTemplate(prefix: tag, size: 500)
   let prefix = Array(tag.utf8)
   let count = Int(rate * seconds)
-  var made: [BenchBusClient] = []
+  var made: [BusClient] = []
   for _ in 0..<workers {
-    let client = try BenchBusClient(endpoints: endpoints)
+    let client = try BusClient(endpoints: endpoints)
     _ = try await client.info()
     made.append(client)
   }

@@ -1,4 +1,5 @@
 import Foundation
+import PasserelleBus
 import RawZMQ
 
 #if canImport(Glibc)
@@ -55,7 +56,7 @@ func runBus(run: Int, subscribers: Int) async throws {
   try await bus.waitUntilReady()
   let live = try await LiveSubscribers.open(bus.endpoints, count: subscribers)
   defer { live.close() }
-  let warm = try BenchBusClient(endpoints: bus.endpoints)
+  let warm = try BusClient(endpoints: bus.endpoints)
   try await live.warmUp(warm)
   for publishers in publisherCounts {
     for batch in batches {

@@ -1,0 +1,37 @@
+import Foundation
+import PasserelleBus
+import Testing
+
+/// The protocol's small JSON frames and the partitioner, pinned (docs/PROTOCOL.md documents them).
+@Suite struct WireFormatTests {
+  @Test func fastOutcomeEncodingMatchesTheEncoder() {
+    let stored = PublishOutcome(status: .stored, position: EventPosition(partition: 7, offset: 42))
+    #expect(
+      String(decoding: WireJSON.encode(stored), as: UTF8.self)
+        == #"{"offset":42,"partition":7,"status":"stored"}"#)
+    #expect(WireJSON.encode(stored) == WireJSON.encode(stored as any Encodable))
+    let duplicate = PublishOutcome(status: .duplicate, position: EventPosition(partition: 0, offset: 1))
+    #expect(WireJSON.encode(duplicate) == WireJSON.encode(duplicate as any Encodable))
+    let rejected = PublishOutcome(rejectedField: "id", reason: "missing \"id\"")
+    #expect(
+      String(decoding: WireJSON.encode(rejected), as: UTF8.self)
+        == #"{"field":"id","reason":"missing \"id\"","status":"rejected"}"#)
+  }
+
+  @Test func partitionsFollowTheDocumentedHash() {
+    // docs/PROTOCOL.md's worked example.
+    #expect(Partitioner(count: 16).partition(forKey: "cus_01JD8Z4K7QF3W2") == 7)
+    #expect(Topic.topic(partition: 7, type: "pos.purchase.completed.v1") == "0007|pos.purchase.completed.v1")
+    #expect(Topic.parse("0007|~head")! == (7, "~head"))
+    #expect(EventPosition(wire: "3:42") == EventPosition(partition: 3, offset: 42))
+    #expect(EventPosition(wire: "3:") == nil)
+  }
+
+  @Test func localEndpointsAreRecognised() {
+    #expect(BusEndpoints.isLocal("tcp://127.0.0.1:7401"))
+    #expect(BusEndpoints.isLocal("tcp://[::1]:7401"))
+    #expect(BusEndpoints.isLocal("ipc:///tmp/x"))
+    #expect(!BusEndpoints.isLocal("tcp://0.0.0.0:7401"))
+    #expect(!BusEndpoints.isLocal("tcp://127.example.com:7401"))
+  }
+}
