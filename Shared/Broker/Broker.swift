@@ -21,6 +21,11 @@ public struct Broker: Service {
   private let onReady: @Sendable () -> Void
   private let metrics = BrokerMetrics()
 
+  /// The most events one `PUBLISH` may carry.
+  public static let maximumEventsPerRequest = 1000
+  /// The largest event (one frame) the ingest socket accepts, in bytes.
+  public static let maximumEventBytes = 1 << 20
+
   /// Creates a broker over an open journal; `onReady` runs once every socket is bound.
   public init(
     configuration: BrokerConfiguration, journal: Journal, logger: Logger,
@@ -53,6 +58,8 @@ public struct Broker: Service {
     let ingest = try await AsyncSocket(context, type: .router, readAhead: 4096) { socket in
       try secure(socket)
       try socket.set(.receiveHighWaterMark(10_000))
+      // One event is at most 1 MiB (docs/PROTOCOL.md); a peer sending more is disconnected.
+      try socket.set(.maximumMessageSize(Int64(Broker.maximumEventBytes)))
     }
     let live = try await AsyncSocket(context, type: .xpub) { socket in
       try secure(socket)
@@ -127,6 +134,12 @@ public struct Broker: Service {
         metrics.badRequest(socket: "ingest", field: "command")
         let reason = "unknown command \"\(message[1].string)\" on the ingest socket (expected PUBLISH)"
         replies.append(errorReply(message, ProtocolError(field: "command", reason: reason)))
+        continue
+      }
+      guard message.count - 3 <= Broker.maximumEventsPerRequest else {
+        metrics.badRequest(socket: "ingest", field: "events")
+        let reason = "\(message.count - 3) events in one request; at most \(Broker.maximumEventsPerRequest)"
+        replies.append(errorReply(message, ProtocolError(field: "events", reason: reason)))
         continue
       }
       var request = PendingRequest(

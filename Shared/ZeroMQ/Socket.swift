@@ -138,6 +138,9 @@ public final class Socket {
       case .int(let int):
         var int = int
         result = zmq_setsockopt(handle, name, &int, MemoryLayout<Int32>.size)
+      case .int64(let int):
+        var int = int
+        result = zmq_setsockopt(handle, name, &int, MemoryLayout<Int64>.size)
       case .bytes(let bytes):
         result = bytes.withUnsafeBytes { zmq_setsockopt(handle, name, $0.baseAddress, $0.count) }
       }

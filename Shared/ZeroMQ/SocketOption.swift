@@ -36,9 +36,12 @@ public enum SocketOption: Sendable {
   case curveClient(serverKey: String, keyPair: CurveKeyPair)
   /// The ZAP domain reported to the authentication handler.
   case zapDomain(String)
+  /// Largest message part accepted from a peer, in bytes; a larger one disconnects the peer (-1: no limit).
+  case maximumMessageSize(Int64)
 
   enum Value {
     case int(Int32)
+    case int64(Int64)
     case bytes([UInt8])
   }
 
@@ -62,6 +65,7 @@ public enum SocketOption: Sendable {
     case .curveServer: "ZMQ_CURVE_SERVER/SECRETKEY"
     case .curveClient: "ZMQ_CURVE_SERVERKEY/PUBLICKEY/SECRETKEY"
     case .zapDomain: "ZMQ_ZAP_DOMAIN"
+    case .maximumMessageSize: "ZMQ_MAXMSGSIZE"
     }
   }
 
@@ -96,6 +100,7 @@ public enum SocketOption: Sendable {
         (ZMQ_CURVE_SECRETKEY, .bytes(Array(keyPair.secretKey.utf8))),
       ]
     case .zapDomain(let domain): [(ZMQ_ZAP_DOMAIN, .bytes(Array(domain.utf8)))]
+    case .maximumMessageSize(let bytes): [(ZMQ_MAXMSGSIZE, .int64(bytes))]
     }
   }
 }

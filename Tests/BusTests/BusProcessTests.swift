@@ -27,10 +27,20 @@ import Testing
     let client = try BusTestSupport.client(bus)
     _ = try await client.publish(BusTestSupport.events(source: "/web", count: 3).map { $0.encoded() })
     _ = try await client.publish([Array(#"{"specversion":"1.0","source":"/web","type":"x"}"#.utf8)])
+    // Requests over the documented limits are refused, naming what is wrong.
+    await #expect(throws: ProtocolError(field: "events", reason: "1001 events in one request; at most 1000"))
+    {
+      _ = try await client.publish(BusTestSupport.events(source: "/bulk", count: 1001).map { $0.encoded() })
+    }
+    let reserved = try await client.publish([
+      CloudEvent(id: "r1", source: "/web", type: "~head", data: .null).encoded()
+    ])
+    #expect(reserved.first?.status == .rejected && reserved.first?.field == "type")
     let metrics = try await Self.get(port, "/metrics")
     #expect(metrics.0 == 200)
     #expect(metrics.1.contains("passerelle_bus_events_stored_total 3"))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="id"} 1"#))
+    #expect(metrics.1.contains(#"passerelle_bus_bad_requests_total{socket="ingest",field="events"} 1"#))
     #expect(!metrics.1.contains("customer-"), "metrics carry no customer data")
     #expect(await bus.terminate() == 0)
     #expect(bus.output.contains("\"msg\":\"bus drained\""))
