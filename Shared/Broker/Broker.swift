@@ -15,11 +15,11 @@ import ZeroMQ
 /// then each publisher gets its `ACK` and the stored events go out live. On graceful shutdown the
 /// broker stops taking requests, finishes the batch in hand, acknowledges it, and returns.
 public struct Broker: Service {
-  private let configuration: BrokerConfiguration
-  private let journal: Journal
-  private let logger: Logger
+  let configuration: BrokerConfiguration
+  let journal: Journal
+  let logger: Logger
   private let onReady: @Sendable () -> Void
-  private let metrics = BrokerMetrics()
+  let metrics = BrokerMetrics()
 
   /// The most events one `PUBLISH` may carry.
   public static let maximumEventsPerRequest = 1000
@@ -92,114 +92,6 @@ public struct Broker: Service {
     live.close()
     query.close()
     logger.info("bus drained")
-  }
-
-  // MARK: Ingest
-
-  private func serveIngest(_ ingest: AsyncSocket, live: AsyncSocket) async throws {
-    // Wakes at least every 200 ms to notice a graceful shutdown between batches.
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      guard let first = try await ingest.receive(timeout: .milliseconds(200)) else { continue }
-      var requests = [first]
-      var events = first.count - 3
-      while events < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
-        requests.append(next)
-        events += next.count - 3
-      }
-      try await commit(requests, ingest: ingest, live: live)
-    }
-  }
-
-  /// One publish request being answered.
-  private struct PendingRequest {
-    let routingId: [UInt8]
-    let requestId: [UInt8]
-    var outcomes: [PublishOutcome?]
-  }
-
-  private func commit(_ messages: [Message], ingest: AsyncSocket, live: AsyncSocket) async throws {
-    var requests: [PendingRequest] = []
-    var entries: [Journal.Entry] = []
-    var slots: [(request: Int, index: Int)] = []
-    var replies: [[[UInt8]]] = []
-    for message in messages {
-      guard message.count >= 3 else {
-        metrics.badRequest(socket: "ingest", field: "command")
-        replies.append(
-          errorReply(
-            message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]")))
-        continue
-      }
-      guard message[1].string == Command.publish.rawValue else {
-        metrics.badRequest(socket: "ingest", field: "command")
-        let reason = "unknown command \"\(message[1].string)\" on the ingest socket (expected PUBLISH)"
-        replies.append(errorReply(message, ProtocolError(field: "command", reason: reason)))
-        continue
-      }
-      guard message.count - 3 <= Broker.maximumEventsPerRequest else {
-        metrics.badRequest(socket: "ingest", field: "events")
-        let reason = "\(message.count - 3) events in one request; at most \(Broker.maximumEventsPerRequest)"
-        replies.append(errorReply(message, ProtocolError(field: "events", reason: reason)))
-        continue
-      }
-      var request = PendingRequest(
-        routingId: message[0].bytes, requestId: message[2].bytes,
-        outcomes: Array(repeating: nil, count: message.count - 3))
-      for index in 3..<message.count {
-        let body = message[index].bytes
-        do {
-          let event = try CloudEvent.decode(body)
-          if event.type.hasPrefix("~") {
-            metrics.rejected(field: "type")
-            request.outcomes[index - 3] = PublishOutcome(
-              rejectedField: "type", reason: "types starting with \"~\" are reserved for the bus")
-            continue
-          }
-          entries.append(Journal.Entry(event: event, body: body))
-          slots.append((requests.count, index - 3))
-        } catch {
-          metrics.rejected(field: error.field)
-          request.outcomes[index - 3] = PublishOutcome(rejectedField: error.field, reason: error.explanation)
-        }
-      }
-      requests.append(request)
-    }
-
-    let started = ContinuousClock.now
-    let appended = try await journal.append(entries)
-    metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-    metrics.batchSize.record(entries.count)
-
-    var fanOut: [[[UInt8]]] = []
-    for (slot, result) in zip(slots, appended) {
-      requests[slot.request].outcomes[slot.index] = PublishOutcome(
-        status: result.status, position: result.position)
-    }
-    for (entry, result) in zip(entries, appended) where result.status == .stored {
-      fanOut.append([
-        Array(Topic.topic(partition: result.position.partition, type: entry.event.type).utf8),
-        Array(result.position.description.utf8), entry.body,
-      ])
-    }
-    let stored = fanOut.count
-    metrics.stored.increment(by: stored)
-    metrics.duplicates.increment(by: appended.count - stored)
-    for request in requests {
-      replies.append(
-        [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]
-          + request.outcomes.map {
-            WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal"))
-          })
-    }
-    // Acknowledge first: the events are durable; live delivery is best effort, repaired by replay.
-    try await ingest.send(batch: replies)
-    try await live.send(batch: fanOut)
-    metrics.fannedOut.increment(by: stored)
-  }
-
-  private func errorReply(_ message: Message, _ error: ProtocolError) -> [[UInt8]] {
-    let requestId = message.count > 2 ? message[2].bytes : []
-    return [message[0].bytes, Array(Command.error.rawValue.utf8), requestId, WireJSON.encode(error)]
   }
 
   // MARK: Queries

@@ -29,7 +29,7 @@ public actor BusClient {
       throw ProtocolError(
         field: "reply", reason: "expected ACK with \(bodies.count) outcomes, got \(kind.rawValue)")
     }
-    return try frames.map { try WireJSON.decode(PublishOutcome.self, from: $0, field: "outcome") }
+    return try frames.map { try WireJSON.decodeOutcome(from: $0) }
   }
 
   /// The journal's partition count and heads.

@@ -88,6 +88,35 @@ public final class AsyncSocket: Sendable {
     }
   }
 
+  /// Queues several multipart messages, in order, without waiting for libzmq to take them.
+  ///
+  /// For sockets whose sends never block (XPUB and ROUTER drop instead): the messages go out in
+  /// the order of `enqueue` and `send` calls, and a send failure is not reported to anyone.
+  /// - Throws: ``Closed`` (or the error that closed it) when the socket no longer sends.
+  public func enqueue(batch messages: [[[UInt8]]]) throws {
+    guard !messages.isEmpty else { return }
+    let failure: (any Error)? = loop.state.withLock { state in
+      if let finished = state.finished { return finished }
+      state.sends.append(.init(messages: messages[...], continuation: nil))
+      loop.wakeLocked(&state)
+      return nil
+    }
+    if let failure { throw failure }
+  }
+
+  /// Returns once libzmq has taken every message sent or enqueued before this call.
+  public func flush() async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      let failure: (any Error)? = loop.state.withLock { state in
+        if let finished = state.finished { return finished }
+        state.sends.append(.init(messages: [], continuation: continuation))
+        loop.wakeLocked(&state)
+        return nil
+      }
+      if let failure { continuation.resume(throwing: failure) }
+    }
+  }
+
   /// Receives the next message; cancelling the calling task ends the wait with `CancellationError`.
   public func receive() async throws -> Message {
     guard let message = try await receive(deadline: nil) else { throw Closed(label: loop.label) }

@@ -10,10 +10,10 @@ import Foundation
 /// Callers only touch the `Mutex`-protected inbox and the wake-up eventfd; the socket itself lives
 /// in ``run(_:)``'s frame on the loop thread and never leaves it.
 final class SocketLoop: Sendable {
-  /// Messages to send in order, and whom to tell once libzmq has taken the last one.
+  /// Messages to send in order, and whom to tell once libzmq has taken the last one (`nil`: nobody).
   struct PendingSend {
     var messages: ArraySlice<[[UInt8]]>
-    let continuation: CheckedContinuation<Void, any Error>
+    let continuation: CheckedContinuation<Void, any Error>?
   }
 
   /// A caller waiting for a message; with a deadline it gets `nil` once the deadline passes.
@@ -93,10 +93,10 @@ final class SocketLoop: Sendable {
             send.messages.removeFirst()
           }
           _ = outgoing.popFirst()
-          send.continuation.resume()
+          send.continuation?.resume()
         }
       } catch {
-        if let send = outgoing.popFirst() { send.continuation.resume(throwing: error) }
+        if let send = outgoing.popFirst() { send.continuation?.resume(throwing: error) }
         if error.isTerminated {
           failure = error
           break loop
@@ -187,8 +187,8 @@ final class SocketLoop: Sendable {
     var waiting = receivers
     var sends = queued
     while let receiver = waiting.popFirst() { receiver.continuation.resume(throwing: failure) }
-    while let send = outgoing.popFirst() { send.continuation.resume(throwing: failure) }
-    while let send = sends.popFirst() { send.continuation.resume(throwing: failure) }
+    while let send = outgoing.popFirst() { send.continuation?.resume(throwing: failure) }
+    while let send = sends.popFirst() { send.continuation?.resume(throwing: failure) }
     for operation in operations { operation(.failure(failure)) }
   }
 }

@@ -18,6 +18,25 @@ import Testing
         == #"{"field":"id","reason":"missing \"id\"","status":"rejected"}"#)
   }
 
+  @Test func outcomesDecodeWithoutTheDecoderAndWithIt() throws {
+    for outcome in [
+      PublishOutcome(status: .stored, position: EventPosition(partition: 15, offset: 123_456_789_012)),
+      PublishOutcome(status: .duplicate, position: EventPosition(partition: 0, offset: 1)),
+      PublishOutcome(rejectedField: "time", reason: "not RFC 3339"),
+    ] {
+      #expect(try WireJSON.decodeOutcome(from: WireJSON.encode(outcome)) == outcome)
+    }
+    // Another writer's spacing and key order still decode (through the generic decoder).
+    let spaced = Array(#"{ "status": "stored", "partition": 3, "offset": 9 }"#.utf8)
+    #expect(
+      try WireJSON.decodeOutcome(from: spaced)
+        == PublishOutcome(status: .stored, position: EventPosition(partition: 3, offset: 9)))
+    let error = #expect(throws: ProtocolError.self) {
+      try WireJSON.decodeOutcome(from: Array(#"{"offset":1,"partition":2,"status":"stor"#.utf8))
+    }
+    #expect(error?.field == "outcome")
+  }
+
   @Test func partitionsFollowTheDocumentedHash() {
     // docs/PROTOCOL.md's worked example.
     #expect(Partitioner(count: 16).partition(forKey: "cus_01JD8Z4K7QF3W2") == 7)

@@ -106,6 +106,39 @@ import Testing
   }
 
   @Test(arguments: TestDatabases.backends)
+  func batchesBindEveryKindOfValue(_ backend: TestDatabases.Backend) async throws {
+    let schema = [
+      Migration(
+        id: "kinds",
+        sqlite: "CREATE TABLE kinds (id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB)",
+        postgres: "CREATE TABLE kinds (id BIGINT PRIMARY KEY, i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA)")
+    ]
+    try await TestDatabases.withDatabase(backend, migrations: schema) { db in
+      let rows: [[SQLValue]] = [
+        [.integer(1), .integer(Int64.min), .real(-0.5), .text("café ☕️ ?"), .blob([0, 1, 2, 255])],
+        [.integer(2), .null, .null, .null, .null],
+        [.integer(3), .integer(Int64.max), .real(1e300), .text(""), .blob([])],
+      ]
+      let inserted = try await db.transaction { tx in
+        try await tx.executeBatch("INSERT INTO kinds (id, i, r, t, b) VALUES (?, ?, ?, ?, ?)", rows)
+      }
+      #expect(inserted == 3)
+      let read = try await db.query("SELECT id, i, r, t, b FROM kinds ORDER BY id", [])
+      #expect(read.map(\.values) == rows)
+
+      let error = await #expect(throws: StorageError.self) {
+        try await db.transaction { tx in
+          try await tx.executeBatch(
+            "INSERT INTO kinds (id, i) VALUES (?, ?)",
+            [[.integer(4), .integer(0)], [.integer(1), .integer(0)]])
+        }
+      }
+      #expect(error?.isUniqueViolation == true)
+      #expect(try await db.query("SELECT id FROM kinds WHERE id = 4", []).isEmpty)
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
   func reportsUniqueViolation(_ backend: TestDatabases.Backend) async throws {
     try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
       try await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])

@@ -21,6 +21,31 @@ public enum WireJSON {
       "{\"offset\":\(offset),\"partition\":\(partition),\"status\":\"\(outcome.status.rawValue)\"}".utf8)
   }
 
+  /// Decodes an outcome: the stored and duplicate form the bus writes (see `encode(_: PublishOutcome)`)
+  /// by hand, anything else with the generic decoder.
+  public static func decodeOutcome(from bytes: some ContiguousBytes) throws(ProtocolError) -> PublishOutcome {
+    let fast: PublishOutcome? = bytes.withUnsafeBytes { buffer in
+      var scanner = OutcomeScanner(bytes: buffer)
+      guard scanner.expect("{\"offset\":"), let offset = scanner.integer(),
+        scanner.expect(",\"partition\":"), let partition = scanner.integer(),
+        scanner.expect(",\"status\":\"")
+      else { return nil }
+      let status: PublishOutcome.Status
+      if scanner.expect("stored\"}") {
+        status = .stored
+      } else if scanner.expect("duplicate\"}") {
+        status = .duplicate
+      } else {
+        return nil
+      }
+      guard scanner.atEnd, let partitionNumber = Int(exactly: partition) else { return nil }
+      return PublishOutcome(
+        status: status, position: EventPosition(partition: partitionNumber, offset: offset))
+    }
+    if let fast { return fast }
+    return try decode(PublishOutcome.self, from: bytes, field: "outcome")
+  }
+
   /// Decodes a frame's JSON, naming `field` in the error when it does not parse.
   public static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes, field: String)
     throws(ProtocolError) -> T
@@ -35,5 +60,39 @@ public enum WireJSON {
     } catch {
       throw ProtocolError(field: field, reason: "not valid JSON")
     }
+  }
+}
+
+/// Reads the fixed shape of a stored or duplicate outcome without allocating.
+private struct OutcomeScanner {
+  let bytes: UnsafeRawBufferPointer
+  var position = 0
+
+  init(bytes: UnsafeRawBufferPointer) {
+    self.bytes = bytes
+  }
+
+  var atEnd: Bool { position == bytes.count }
+
+  /// Consumes `literal` if the input continues with it.
+  mutating func expect(_ literal: StaticString) -> Bool {
+    let count = literal.utf8CodeUnitCount
+    guard bytes.count - position >= count else { return false }
+    let matches = literal.withUTF8Buffer { expected in
+      (0..<count).allSatisfy { bytes[position + $0] == expected[$0] }
+    }
+    if matches { position += count }
+    return matches
+  }
+
+  /// Consumes a non-negative decimal integer of at most 18 digits.
+  mutating func integer() -> Int64? {
+    var value: Int64 = 0
+    let start = position
+    while position < bytes.count, position - start < 18, (0x30...0x39).contains(bytes[position]) {
+      value = value * 10 + Int64(bytes[position] - 0x30)
+      position += 1
+    }
+    return position > start ? value : nil
   }
 }

@@ -59,7 +59,7 @@ public final class SQLiteDatabase: SQLDatabase {
       do {
         let result = try await body(SQLiteTransaction(queue: queue))
         try Task.checkCancellation()
-        try control("COMMIT")
+        try await commit()
         return result
       } catch {
         rollback(after: error)
@@ -85,6 +85,23 @@ public final class SQLiteDatabase: SQLDatabase {
       try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
     } catch let error as DatabaseError {
       throw StorageError(sqlite: error, sql: sql)
+    }
+  }
+
+  /// Commits on GRDB's queue while the caller is suspended, so that the fsync does not hold a
+  /// cooperative thread; like ``control(_:)`` it cannot be skipped by cancellation.
+  private func commit() async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      queue.asyncWriteWithoutTransaction { db in
+        do {
+          try db.execute(sql: "COMMIT")
+          continuation.resume()
+        } catch let error as DatabaseError {
+          continuation.resume(throwing: StorageError(sqlite: error, sql: "COMMIT"))
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      }
     }
   }
 

@@ -1,0 +1,163 @@
+import Metrics
+import PasserelleBus
+import PasserelleEvents
+import ServiceLifecycle
+import ZeroMQ
+
+/// Publish requests decoded and validated, waiting for the journal.
+struct IngestBatch: Sendable {
+  /// One publish request being answered.
+  struct Request: Sendable {
+    let routingId: [UInt8]
+    let requestId: [UInt8]
+    /// Filled in for rejected events when decoded, for the others once committed.
+    var outcomes: [PublishOutcome?]
+  }
+
+  var requests: [Request] = []
+  /// The valid events, in request order.
+  var entries: [Journal.Entry] = []
+  /// For each entry, its request and its index in that request.
+  var slots: [(request: Int, index: Int)] = []
+}
+
+extension Broker {
+  /// Ingest in two stages that overlap: this task decodes and validates requests while the
+  /// committing stage appends the previous ones to the journal, acknowledges and fans out.
+  ///
+  /// On graceful shutdown decoding stops, the committing stage finishes what was decoded,
+  /// flushes every acknowledgement and live message, and this returns.
+  func serveIngest(_ ingest: AsyncSocket, live: AsyncSocket) async throws {
+    let queue = IngestQueue(capacity: configuration.maxBatch)
+    async let committing: Void = commitBatches(from: queue, ingest: ingest, live: live)
+    do {
+      try await decodeRequests(from: ingest, into: queue)
+    } catch {
+      queue.finish()
+      try? await committing
+      throw error
+    }
+    queue.finish()
+    try await committing
+  }
+
+  private func decodeRequests(from ingest: AsyncSocket, into queue: IngestQueue) async throws {
+    // Wakes at least every 200 ms to notice a graceful shutdown between batches.
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+      guard let first = try await ingest.receive(timeout: .milliseconds(200)) else { continue }
+      var batch = IngestBatch()
+      var errors: [[[UInt8]]] = []
+      decode(first, into: &batch, errors: &errors)
+      while batch.entries.count < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
+        decode(next, into: &batch, errors: &errors)
+      }
+      try ingest.enqueue(batch: errors)
+      guard !batch.requests.isEmpty else { continue }
+      guard await queue.put(batch) else { return }
+    }
+  }
+
+  /// Validates one request and its events; a request that is not a well-formed `PUBLISH` gets
+  /// its `ERROR` reply in `errors`.
+  private func decode(_ message: Message, into batch: inout IngestBatch, errors: inout [[[UInt8]]]) {
+    guard message.count >= 3 else {
+      metrics.badRequest(socket: "ingest", field: "command")
+      errors.append(
+        errorReply(
+          message, ProtocolError(field: "command", reason: "a request is [command, request-id, body…]")))
+      return
+    }
+    guard message[1].string == Command.publish.rawValue else {
+      metrics.badRequest(socket: "ingest", field: "command")
+      let reason = "unknown command \"\(message[1].string)\" on the ingest socket (expected PUBLISH)"
+      errors.append(errorReply(message, ProtocolError(field: "command", reason: reason)))
+      return
+    }
+    guard message.count - 3 <= Broker.maximumEventsPerRequest else {
+      metrics.badRequest(socket: "ingest", field: "events")
+      let reason = "\(message.count - 3) events in one request; at most \(Broker.maximumEventsPerRequest)"
+      errors.append(errorReply(message, ProtocolError(field: "events", reason: reason)))
+      return
+    }
+    var request = IngestBatch.Request(
+      routingId: message[0].bytes, requestId: message[2].bytes,
+      outcomes: Array(repeating: nil, count: message.count - 3))
+    for index in 3..<message.count {
+      let body = message[index].bytes
+      do {
+        let event = try CloudEvent.decode(body)
+        if event.type.hasPrefix("~") {
+          metrics.rejected(field: "type")
+          request.outcomes[index - 3] = PublishOutcome(
+            rejectedField: "type", reason: "types starting with \"~\" are reserved for the bus")
+          continue
+        }
+        batch.entries.append(Journal.Entry(event: event, body: body))
+        batch.slots.append((batch.requests.count, index - 3))
+      } catch {
+        metrics.rejected(field: error.field)
+        request.outcomes[index - 3] = PublishOutcome(rejectedField: error.field, reason: error.explanation)
+      }
+    }
+    batch.requests.append(request)
+  }
+
+  /// The committing stage: one journal transaction for everything queued, then the `ACK`s, then
+  /// the live stream.
+  private func commitBatches(from queue: IngestQueue, ingest: AsyncSocket, live: AsyncSocket) async throws {
+    defer { queue.finish() }
+    while true {
+      let batches = await queue.takeAll()
+      guard !batches.isEmpty else { break }
+      try await commit(batches, ingest: ingest, live: live)
+    }
+    try await ingest.flush()
+    try await live.flush()
+  }
+
+  private func commit(_ batches: [IngestBatch], ingest: AsyncSocket, live: AsyncSocket) async throws {
+    let entries = batches.count == 1 ? batches[0].entries : batches.flatMap(\.entries)
+    let started = ContinuousClock.now
+    let appended = try await journal.append(entries)
+    metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+    metrics.batchSize.record(entries.count)
+
+    var replies: [[[UInt8]]] = []
+    var fanOut: [[[UInt8]]] = []
+    fanOut.reserveCapacity(entries.count)
+    var cursor = 0
+    for batch in batches {
+      var requests = batch.requests
+      for (slot, entry) in zip(batch.slots, batch.entries) {
+        let result = appended[cursor]
+        cursor += 1
+        requests[slot.request].outcomes[slot.index] = PublishOutcome(
+          status: result.status, position: result.position)
+        guard result.status == .stored else { continue }
+        fanOut.append([
+          Array(Topic.topic(partition: result.position.partition, type: entry.event.type).utf8),
+          Array(result.position.description.utf8), entry.body,
+        ])
+      }
+      for request in requests {
+        replies.append(
+          [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]
+            + request.outcomes.map {
+              WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal"))
+            })
+      }
+    }
+    let stored = fanOut.count
+    metrics.stored.increment(by: stored)
+    metrics.duplicates.increment(by: appended.count - stored)
+    // Acknowledge first: the events are durable; live delivery is best effort, repaired by replay.
+    try ingest.enqueue(batch: replies)
+    try live.enqueue(batch: fanOut)
+    metrics.fannedOut.increment(by: stored)
+  }
+
+  func errorReply(_ message: Message, _ error: ProtocolError) -> [[UInt8]] {
+    let requestId = message.count > 2 ? message[2].bytes : []
+    return [message[0].bytes, Array(Command.error.rawValue.utf8), requestId, WireJSON.encode(error)]
+  }
+}
