@@ -85,7 +85,7 @@ extension Broker {
     for index in 3..<message.count {
       let body = message[index].bytes
       do {
-        let event = try CloudEvent.decode(body)
+        let event = try CloudEvent.decodeEnvelope(body)
         if event.type.hasPrefix("~") {
           metrics.rejected(field: "type")
           request.outcomes[index - 3] = PublishOutcome(
@@ -135,7 +135,7 @@ extension Broker {
           status: result.status, position: result.position)
         guard result.status == .stored else { continue }
         fanOut.append([
-          Array(Topic.topic(partition: result.position.partition, type: entry.event.type).utf8),
+          Array(Topic.topic(partition: result.position.partition, type: entry.type).utf8),
           Array(result.position.description.utf8), entry.body,
         ])
       }

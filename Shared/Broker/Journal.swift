@@ -10,16 +10,25 @@ import PasserelleStorage
 /// instant leaves either the whole batch or none of it. Idempotent by CloudEvents `source` + `id`.
 /// One ``Broker`` appends; any number of tasks read.
 public actor Journal {
-  /// An event to append, with the exact bytes to store and fan out.
+  /// An event to append: what the journal indexes, and the exact bytes to store and fan out.
   public struct Entry: Sendable {
-    /// The validated envelope.
-    public let event: CloudEvent
+    /// CloudEvents `source`; with ``id``, the event's identity.
+    public let source: String
+    /// CloudEvents `id`.
+    public let id: String
+    /// CloudEvents `type`.
+    public let type: String
+    /// What the partition is computed from (``Partitioner/key(of:)``).
+    public let partitionKey: String
     /// Its structured JSON as received.
     public let body: [UInt8]
 
-    /// Creates an entry.
+    /// Creates an entry for a validated event and the bytes it was decoded from.
     public init(event: CloudEvent, body: [UInt8]) {
-      self.event = event
+      self.source = event.source
+      self.id = event.id
+      self.type = event.type
+      self.partitionKey = Partitioner.key(of: event)
       self.body = body
     }
   }
@@ -79,46 +88,78 @@ public actor Journal {
     let partitioner = self.partitioner
     let startHeads = heads
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let (outcomes, newHeads) = try await database.transaction { transaction in
-      var known = try await Self.existing(entries.map(\.event), in: transaction)
-      var heads = startHeads
-      var rows: [[SQLValue]] = []
-      var outcomes: [Appended] = []
-      outcomes.reserveCapacity(entries.count)
-      for entry in entries {
-        let identity = Identity(source: entry.event.source, id: entry.event.id)
-        if let position = known[identity] {
-          outcomes.append(Appended(status: .duplicate, position: position))
-          continue
-        }
-        let partition = partitioner.partition(of: entry.event)
-        heads[partition] += 1
-        let position = EventPosition(partition: partition, offset: heads[partition])
-        known[identity] = position
-        outcomes.append(Appended(status: .stored, position: position))
-        rows.append([
-          .integer(Int64(partition)), .integer(position.offset), .text(entry.event.source),
-          .text(entry.event.id),
-          .text(entry.event.type), .integer(now), .blob(entry.body),
-        ])
+    // Resends are rare: insert as if every entry were new; only when the identity index turns one
+    // away does the batch roll back and go again, looked up first.
+    let (outcomes, newHeads): ([Appended], [Int64])
+    do {
+      (outcomes, newHeads) = try await database.transaction { transaction in
+        try await Self.insert(
+          entries, known: nil, heads: startHeads, now: now, partitioner: partitioner, in: transaction)
       }
-      if !rows.isEmpty {
-        try await transaction.executeBatch(
-          """
-          INSERT INTO bus_events (partition_no, event_offset, source, event_id, event_type, stored_at, body)
-          VALUES (?, ?, ?, ?, ?, ?, ?)
-          """, rows)
-        let changed = heads.indices.filter { heads[$0] != startHeads[$0] }
-        try await transaction.executeBatch(
-          """
-          INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-          ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
-          """, changed.map { [.integer(Int64($0)), .integer(heads[$0])] })
+    } catch is AlreadyStored {
+      (outcomes, newHeads) = try await database.transaction { transaction in
+        let known = try await Self.existing(entries, in: transaction)
+        return try await Self.insert(
+          entries, known: known, heads: startHeads, now: now, partitioner: partitioner, in: transaction)
       }
-      return (outcomes, heads)
     }
     heads = newHeads
     return outcomes
+  }
+
+  /// An entry that ``insert(_:known:heads:now:partitioner:in:)`` took for new was already stored.
+  private struct AlreadyStored: Error {}
+
+  /// Inserts the entries that are neither in `known` nor repeated earlier in `entries`, numbering
+  /// them from `heads`, and returns every entry's outcome and the new heads.
+  ///
+  /// With `known` `nil`, every entry is taken for new, and ``AlreadyStored`` is thrown (for the
+  /// caller to roll back) if the journal already holds one of them.
+  private static func insert(
+    _ entries: [Entry], known: [Identity: EventPosition]?, heads startHeads: [Int64], now: Int64,
+    partitioner: Partitioner, in transaction: any SQLTransaction
+  ) async throws -> ([Appended], [Int64]) {
+    var known = known
+    var heads = startHeads
+    var rows: [[SQLValue]] = []
+    rows.reserveCapacity(entries.count)
+    var outcomes: [Appended] = []
+    outcomes.reserveCapacity(entries.count)
+    for entry in entries {
+      let identity = Identity(source: entry.source, id: entry.id)
+      if let position = known?[identity] {
+        outcomes.append(Appended(status: .duplicate, position: position))
+        continue
+      }
+      let partition = partitioner.partition(forKey: entry.partitionKey)
+      heads[partition] += 1
+      let position = EventPosition(partition: partition, offset: heads[partition])
+      known?[identity] = position
+      outcomes.append(Appended(status: .stored, position: position))
+      rows.append([
+        .integer(Int64(partition)), .integer(position.offset), .text(entry.source), .text(entry.id),
+        .text(entry.type), .integer(now), .blob(entry.body),
+      ])
+    }
+    if !rows.isEmpty {
+      let inserted = try await transaction.executeBatch(
+        """
+        INSERT INTO bus_events (partition_no, event_offset, source, event_id, event_type, stored_at, body)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+        """, rows)
+      guard inserted == rows.count else {
+        if known == nil { throw AlreadyStored() }
+        throw ProtocolError(
+          field: "journal", reason: "\(rows.count - inserted) looked-up events were stored meanwhile")
+      }
+      let changed = heads.indices.filter { heads[$0] != startHeads[$0] }
+      try await transaction.executeBatch(
+        """
+        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
+        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
+        """, changed.map { [.integer(Int64($0)), .integer(heads[$0])] })
+    }
+    return (outcomes, heads)
   }
 
   private struct Identity: Hashable {
@@ -126,12 +167,12 @@ public actor Journal {
     let id: String
   }
 
-  /// Looks up which of `events` are already stored.
-  private static func existing(_ events: [CloudEvent], in transaction: any SQLTransaction) async throws
+  /// Looks up which of `entries` are already stored.
+  private static func existing(_ entries: [Entry], in transaction: any SQLTransaction) async throws
     -> [Identity: EventPosition]
   {
     var found: [Identity: EventPosition] = [:]
-    let ids = Array(Set(events.map(\.id)))
+    let ids = Array(Set(entries.map(\.id)))
     for start in stride(from: 0, to: ids.count, by: 500) {
       let chunk = ids[start..<min(start + 500, ids.count)]
       let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")

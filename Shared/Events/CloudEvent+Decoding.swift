@@ -16,6 +16,17 @@ extension CloudEvent {
     try CloudEvent(validating: JSONValue.parse(bytes))
   }
 
+  /// Decodes and validates the envelope only, for the bus: `data` is checked to be well-formed
+  /// JSON but not built (the result's ``data`` is `.null`; the bus stores the original bytes).
+  ///
+  /// Errors are those of ``decode(_:)``, except that duplicate names inside `data` are not checked.
+  public static func decodeEnvelope(_ bytes: [UInt8]) throws(EventDecodingError) -> CloudEvent {
+    let json = try bytes.withUnsafeBufferPointer { buffer throws(EventDecodingError) in
+      try JSONParser.parseDocument(buffer, skippingMember: "data")
+    }
+    return try CloudEvent(validating: json)
+  }
+
   /// Builds an event from an already parsed JSON object, validating every attribute.
   public init(validating json: JSONValue) throws(EventDecodingError) {
     guard case .object(let members) = json else {

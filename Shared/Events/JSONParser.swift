@@ -9,13 +9,23 @@ struct JSONParser {
   private var index = 0
   private var depth = 0
 
-  private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+  /// A member of the top-level object whose value is checked but not built (`nil`: none).
+  private let skippedMember: String?
+
+  private init(_ bytes: UnsafeBufferPointer<UInt8>, skippingMember skippedMember: String? = nil) {
     self.bytes = bytes
+    self.skippedMember = skippedMember
   }
 
   /// Parses a whole document: one value, surrounded only by whitespace.
-  static func parseDocument(_ bytes: UnsafeBufferPointer<UInt8>) throws(EventDecodingError) -> JSONValue {
-    var parser = JSONParser(bytes)
+  ///
+  /// With `skippedMember`, that member of the top-level object is checked to be well-formed JSON
+  /// (the same syntax errors, at the same byte) but not built, and comes back as `.null`: the bus
+  /// validates envelopes without paying for `data`. Duplicate names inside it are not checked.
+  static func parseDocument(
+    _ bytes: UnsafeBufferPointer<UInt8>, skippingMember skippedMember: String? = nil
+  ) throws(EventDecodingError) -> JSONValue {
+    var parser = JSONParser(bytes, skippingMember: skippedMember)
     parser.skipWhitespace()
     let value = try parser.parseValue()
     parser.skipWhitespace()
@@ -59,6 +69,71 @@ struct JSONParser {
     }
   }
 
+  /// Checks one value's syntax exactly as ``parseValue()`` does, without building it.
+  private mutating func skipValue() throws(EventDecodingError) {
+    guard index < bytes.count else { throw failure("expected a value") }
+    switch bytes[index] {
+    case UInt8(ascii: "{"): try skipContainer(close: UInt8(ascii: "}"), keyed: true)
+    case UInt8(ascii: "["): try skipContainer(close: UInt8(ascii: "]"), keyed: false)
+    case UInt8(ascii: "\""): try skipString()
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parseNumber()
+    default: _ = try parseValue()  // true, false, null, or the same error
+    }
+  }
+
+  private mutating func skipContainer(close: UInt8, keyed: Bool) throws(EventDecodingError) {
+    try enter()
+    defer { depth -= 1 }
+    index += 1
+    skipWhitespace()
+    if index < bytes.count, bytes[index] == close {
+      index += 1
+      return
+    }
+    while true {
+      skipWhitespace()
+      if keyed {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key") }
+        try skipString()
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
+        index += 1
+        skipWhitespace()
+      }
+      try skipValue()
+      skipWhitespace()
+      guard index < bytes.count else { throw failure(keyed ? "unterminated object" : "unterminated array") }
+      switch bytes[index] {
+      case UInt8(ascii: ","): index += 1
+      case close:
+        index += 1
+        return
+      default: throw failure(keyed ? "expected ',' or '}'" : "expected ',' or ']'")
+      }
+    }
+  }
+
+  /// Checks a string starting at its opening quote; only escapes and non-ASCII text are decoded.
+  private mutating func skipString() throws(EventDecodingError) {
+    let start = index + 1
+    var position = start
+    while position < bytes.count {
+      let byte = bytes[position]
+      if byte == UInt8(ascii: "\"") {
+        index = position + 1
+        return
+      }
+      guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else {
+        // The rare case: let the full parser check escapes, UTF-8 and control characters.
+        _ = try parseString()
+        return
+      }
+      position += 1
+    }
+    index = position
+    throw failure("unterminated string")
+  }
+
   private mutating func expectLiteral(_ literal: StaticString) throws(EventDecodingError) {
     let count = literal.utf8CodeUnitCount
     guard bytes.count - index >= count else {
@@ -95,7 +170,13 @@ struct JSONParser {
       guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
       index += 1
       skipWhitespace()
-      let value = try parseValue()
+      let value: JSONValue
+      if depth == 1, let skippedMember, key == skippedMember {
+        try skipValue()
+        value = .null
+      } else {
+        value = try parseValue()
+      }
       guard members.updateValue(value, forKey: key) == nil else { throw failure("duplicate key \"\(key)\"") }
       skipWhitespace()
       guard index < bytes.count else { throw failure("unterminated object") }

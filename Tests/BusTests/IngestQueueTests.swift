@@ -21,7 +21,7 @@ import Testing
     #expect(await queue.put(try Self.batch(events: 3, tag: "b")))
     let taken = await queue.takeAll()
     #expect(taken.map(\.entries.count) == [2, 3])
-    #expect(taken[1].entries[0].event.id == "b-0")
+    #expect(taken[1].entries[0].id == "b-0")
   }
 
   @Test func aWaitingCommitterGetsTheNextBatchAtOnce() async throws {

@@ -164,3 +164,53 @@ import Testing
     #expect(Self.envelopeError(Array(text.utf8))?.field == "$")
   }
 }
+
+/// The bus's envelope-only decoding: the same event and the same errors as the full decoder, with
+/// `data` checked but not built.
+@Suite struct EnvelopeOnlyDecodingTests {
+  static func errors(_ bytes: [UInt8]) -> (full: EventDecodingError?, envelope: EventDecodingError?) {
+    (
+      MalformedInputTests.caught { () throws(EventDecodingError) in _ = try CloudEvent.decode(bytes) },
+      MalformedInputTests.caught { () throws(EventDecodingError) in _ = try CloudEvent.decodeEnvelope(bytes) }
+    )
+  }
+
+  @Test func theEnvelopeIsTheFullDecodersWithoutData() throws {
+    let bytes = Array(MalformedInputTests.valid.utf8)
+    let full = try CloudEvent.decode(bytes)
+    let envelope = try CloudEvent.decodeEnvelope(bytes)
+    #expect(envelope.data == .null)
+    #expect(envelope.id == full.id && envelope.source == full.source && envelope.type == full.type)
+    #expect(envelope.time == full.time && envelope.partitionKey == full.partitionKey)
+  }
+
+  @Test(arguments: [
+    // Syntax errors inside data, at every kind of value.
+    #""data":{"a":[1,2,]}"#, #""data":{"a":tru}"#, #""data":{"a":01}"#,
+    #""data":{"a":"\q"}"#, #""data":{"a":"\ud800"}"#, "\"data\":{\"a\":\"tab\there\"}", #""data":{"a" 1}"#,
+    #""data":{"a":1 "b":2}"#, #""data":[1 2]"#, #""data":{"a":-}"#, #""data":{"a":1.}"#,
+    #""data":{"a":"é unterminated}"#,
+    // Errors outside data are untouched.
+    #""specversion":"0.3""#, #""id":"""#, #""time":"yesterday""#,
+  ])
+  func sameErrorsAsTheFullDecoder(replacement: String) throws {
+    let original =
+      replacement.hasPrefix(#""data""#)
+      ? #""data":{"customerKey":"cus_1""#
+      : replacement.hasPrefix(#""specversion""#)
+        ? #""specversion":"1.0""#
+        : replacement.hasPrefix(#""id""#) ? #""id":"evt-9""# : #""time":"2026-11-24T10:00:00.123Z""#
+    let bytes = MalformedInputTests.variant(original, replacement)
+    let (full, envelope) = Self.errors(bytes)
+    let error = try #require(full)
+    #expect(envelope?.field == error.field)
+    #expect(envelope.map { "\($0)" } == "\(error)")
+  }
+
+  @Test func validDataOfEveryKindPasses() throws {
+    let data = #"{"s":"a\"b\\c\u00e9 ü","n":[-1,0,1.5e3,true,false,null],"o":{"x":{}},"e":[]}"#
+    let bytes = MalformedInputTests.variant(#""data":{"customerKey":"cus_1","#, #""data":{"w":\#(data),"#)
+    #expect(try CloudEvent.decodeEnvelope(bytes).id == "evt-9")
+    #expect(try CloudEvent.decode(bytes).id == "evt-9")
+  }
+}
