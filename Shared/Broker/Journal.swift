@@ -23,6 +23,15 @@ public actor Journal {
     /// Its structured JSON as received.
     public let body: [UInt8]
 
+    /// Creates an entry from its parts.
+    init(source: String, id: String, type: String, partitionKey: String, body: [UInt8]) {
+      self.source = source
+      self.id = id
+      self.type = type
+      self.partitionKey = partitionKey
+      self.body = body
+    }
+
     /// Creates an entry for a validated event and the bytes it was decoded from.
     public init(event: CloudEvent, body: [UInt8]) {
       self.source = event.source
@@ -52,6 +61,7 @@ public actor Journal {
   /// fails, because it would move customers between partitions and break their ordering.
   public init(database: any SQLDatabase, partitions: Int) async throws {
     try await database.migrate(JournalSchema.migrations)
+    try await Self.moveLegacyEvents(in: database)
     let stored = try await database.query("SELECT value FROM bus_settings WHERE name = 'partitions'", [])
     if case .text(let value)? = stored.first?["value"] {
       guard Int(value) == partitions else {
@@ -74,6 +84,59 @@ public actor Journal {
     self.database = database
     self.partitioner = Partitioner(count: partitions)
     self.heads = heads
+  }
+
+  /// Moves events stored in the first format (a row per event; `bus_events_legacy` since
+  /// migration 2) into segments, a thousand per transaction, then drops that table.
+  private static func moveLegacyEvents(in database: any SQLDatabase) async throws {
+    let exists =
+      database.dialect == .sqlite
+      ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bus_events_legacy'"
+      : "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'bus_events_legacy' AND schemaname = current_schema()"
+    guard case .integer(let tables)? = try await database.query(exists, []).first?["n"], tables > 0 else {
+      return
+    }
+    var moving = true
+    while moving {
+      moving = try await database.transaction { transaction in
+        let rows = try await transaction.query(
+          """
+          SELECT partition_no, event_offset, source, event_id, event_type, stored_at, body FROM bus_events_legacy
+          ORDER BY partition_no, event_offset LIMIT 1000
+          """, [])
+        var segments: [PendingSegment] = []
+        var identities: [[SQLValue]] = []
+        for row in rows {
+          guard case .integer(let partition) = row["partition_no"],
+            case .integer(let offset) = row["event_offset"],
+            case .text(let source) = row["source"], case .text(let id) = row["event_id"],
+            case .text(let type) = row["event_type"], case .integer(let storedAt) = row["stored_at"],
+            case .blob(let body) = row["body"]
+          else { throw ProtocolError(field: "journal", reason: "unreadable event in bus_events_legacy") }
+          let entry = Entry(source: source, id: id, type: type, partitionKey: "", body: body)
+          if let last = segments.last, last.partition == Int(partition),
+            last.firstOffset + Int64(last.segment.count) == offset, last.storedAt == storedAt,
+            last.segment.fits(entry)
+          {
+            segments[segments.count - 1].segment.append(entry)
+          } else {
+            var segment = PendingSegment(partition: Int(partition), firstOffset: offset, storedAt: storedAt)
+            segment.segment.append(entry)
+            segments.append(segment)
+          }
+          identities.append([.text(id), .text(source), .integer(partition), .integer(offset)])
+        }
+        try await transaction.executeBatch(
+          "INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)",
+          identities)
+        try await insertSegments(segments, in: transaction)
+        try await transaction.executeBatch(
+          "DELETE FROM bus_events_legacy WHERE partition_no = ? AND event_offset = ?",
+          identities.map { Array($0.suffix(2)) })
+        return !rows.isEmpty
+      }
+    }
+    try await database.execute("DROP TABLE bus_events_legacy", [])
   }
 
   /// Each partition's last stored offset (0 when empty).
@@ -121,10 +184,11 @@ public actor Journal {
   ) async throws -> ([Appended], [Int64]) {
     var known = known
     var heads = startHeads
-    var rows: [[SQLValue]] = []
-    rows.reserveCapacity(entries.count)
+    var identities: [[SQLValue]] = []
+    identities.reserveCapacity(entries.count)
     var outcomes: [Appended] = []
     outcomes.reserveCapacity(entries.count)
+    var segments: [Int: [PendingSegment]] = [:]
     for entry in entries {
       let identity = Identity(source: entry.source, id: entry.id)
       if let position = known?[identity] {
@@ -136,30 +200,61 @@ public actor Journal {
       let position = EventPosition(partition: partition, offset: heads[partition])
       known?[identity] = position
       outcomes.append(Appended(status: .stored, position: position))
-      rows.append([
-        .integer(Int64(partition)), .integer(position.offset), .text(entry.source), .text(entry.id),
-        .text(entry.type), .integer(now), .blob(entry.body),
+      identities.append([
+        .text(entry.id), .text(entry.source), .integer(Int64(partition)), .integer(position.offset),
       ])
-    }
-    if !rows.isEmpty {
-      let inserted = try await transaction.executeBatch(
-        """
-        INSERT INTO bus_events (partition_no, event_offset, source, event_id, event_type, stored_at, body)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-        """, rows)
-      guard inserted == rows.count else {
-        if known == nil { throw AlreadyStored() }
-        throw ProtocolError(
-          field: "journal", reason: "\(rows.count - inserted) looked-up events were stored meanwhile")
+      if segments[partition]?.last?.segment.fits(entry) != true {
+        segments[partition, default: []].append(
+          PendingSegment(partition: partition, firstOffset: position.offset, storedAt: now))
       }
-      let changed = heads.indices.filter { heads[$0] != startHeads[$0] }
-      try await transaction.executeBatch(
-        """
-        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
-        """, changed.map { [.integer(Int64($0)), .integer(heads[$0])] })
+      segments[partition]![segments[partition]!.count - 1].segment.append(entry)
     }
+    guard !identities.isEmpty else { return (outcomes, heads) }
+    let inserted = try await transaction.executeBatch(
+      """
+      INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)
+      ON CONFLICT DO NOTHING
+      """, identities)
+    guard inserted == identities.count else {
+      if known == nil { throw AlreadyStored() }
+      throw ProtocolError(
+        field: "journal", reason: "\(identities.count - inserted) looked-up events were stored meanwhile")
+    }
+    try await insertSegments(segments.values.flatMap { $0 }, in: transaction)
+    let changed = heads.indices.filter { heads[$0] != startHeads[$0] }
+    try await transaction.executeBatch(
+      """
+      INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
+      ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
+      """, changed.map { [.integer(Int64($0)), .integer(heads[$0])] })
     return (outcomes, heads)
+  }
+
+  /// A segment being filled, and where it goes.
+  private struct PendingSegment {
+    let partition: Int
+    let firstOffset: Int64
+    let storedAt: Int64
+    var segment = JournalSegment()
+  }
+
+  private static func insertSegments(_ segments: [PendingSegment], in transaction: any SQLTransaction)
+    async throws
+  {
+    try await transaction.executeBatch(
+      """
+      INSERT INTO bus_segments
+        (partition_no, first_offset, last_offset, stored_at, event_count, byte_count, directory, bodies)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      """,
+      segments.map { pending in
+        [
+          .integer(Int64(pending.partition)), .integer(pending.firstOffset),
+          .integer(pending.firstOffset + Int64(pending.segment.count) - 1), .integer(pending.storedAt),
+          .integer(Int64(pending.segment.count)), .integer(Int64(pending.segment.bodies.count)),
+          .blob(pending.segment.directory), .blob(pending.segment.bodies),
+        ]
+      })
   }
 
   private struct Identity: Hashable {
@@ -177,7 +272,7 @@ public actor Journal {
       let chunk = ids[start..<min(start + 500, ids.count)]
       let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
       let rows = try await transaction.query(
-        "SELECT event_id, source, partition_no, event_offset FROM bus_events WHERE event_id IN (\(placeholders))",
+        "SELECT event_id, source, partition_no, event_offset FROM bus_identities WHERE event_id IN (\(placeholders))",
         chunk.map { .text($0) })
       for row in rows {
         guard case .text(let id) = row["event_id"], case .text(let source) = row["source"],
@@ -190,93 +285,141 @@ public actor Journal {
   }
 
   /// Reads up to `request.max` (at most 1,000) events of one partition from `request.from` on.
+  ///
+  /// With type prefixes, at most ``fetchScanLimit`` events are examined per call; `next` says
+  /// where to go on.
   public func fetch(_ request: FetchRequest) async throws -> (header: FetchHeader, bodies: [[UInt8]]) {
     guard heads.indices.contains(request.partition) else {
       throw ProtocolError(field: "partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
     }
     let limit = min(max(request.max, 1), 1000)
     let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }
-    var sql = "SELECT event_offset, body FROM bus_events WHERE partition_no = ? AND event_offset >= ?"
-    var bindings: [SQLValue] = [.integer(Int64(request.partition)), .integer(max(request.from, 1))]
-    if !prefixes.isEmpty {
-      sql += " AND (" + prefixes.map { _ in "event_type LIKE ? ESCAPE '!'" }.joined(separator: " OR ") + ")"
-      bindings += prefixes.map { .text(Self.likePattern(prefix: $0)) }
-    }
-    sql += " ORDER BY event_offset LIMIT ?"
-    bindings.append(.integer(Int64(limit)))
+    let from = max(request.from, 1)
     // The head is read before the query: an append committing during the query (this actor is
     // reentrant) must not move `next` past events the query did not see.
     let headBefore = heads[request.partition]
-    let rows = try await database.query(sql, bindings)
     var offsets: [Int64] = []
     var bodies: [[UInt8]] = []
-    for row in rows {
-      guard case .integer(let offset) = row["event_offset"], case .blob(let body) = row["body"] else {
-        continue
+    var scanned: Int64 = from - 1
+    var exhausted = false
+    while offsets.count < limit, scanned - from < Self.fetchScanLimit {
+      let rows = try await database.query(
+        """
+        SELECT first_offset, directory, bodies FROM bus_segments
+        WHERE partition_no = ? AND last_offset > ? ORDER BY first_offset LIMIT 8
+        """, [.integer(Int64(request.partition)), .integer(scanned)])
+      guard !rows.isEmpty else {
+        exhausted = true
+        break
       }
-      offsets.append(offset)
-      bodies.append(body)
+      for row in rows where offsets.count < limit {
+        guard case .integer(let first) = row["first_offset"], case .blob(let directory) = row["directory"],
+          case .blob(let segmentBodies) = row["bodies"],
+          let records = JournalSegment.records(directory: directory, bodyCount: segmentBodies.count)
+        else {
+          throw ProtocolError(field: "journal", reason: "damaged segment in partition \(request.partition)")
+        }
+        for (index, record) in records.enumerated() where offsets.count < limit {
+          let offset = first + Int64(index)
+          guard offset > scanned else { continue }
+          scanned = offset
+          guard prefixes.isEmpty || prefixes.contains(where: { record.type.hasPrefix($0) }) else { continue }
+          offsets.append(offset)
+          bodies.append(Array(segmentBodies[record.body]))
+        }
+      }
     }
-    let head = max(headBefore, offsets.last ?? 0)
-    let next = rows.count == limit ? (offsets.last ?? request.from) + 1 : max(head + 1, request.from)
+    let head = max(headBefore, scanned)
+    let next = exhausted ? max(head + 1, from) : scanned + 1
     let low = try await lowestOffset(partition: request.partition) ?? head + 1
     let header = FetchHeader(partition: request.partition, offsets: offsets, next: next, head: head, low: low)
     return (header, bodies)
   }
 
-  /// `prefix` as a LIKE pattern with `!` escaping the wildcards (`_` appears in event types).
-  static func likePattern(prefix: String) -> String {
-    var pattern = ""
-    for character in prefix {
-      if character == "%" || character == "_" || character == "!" { pattern.append("!") }
-      pattern.append(character)
-    }
-    return pattern + "%"
-  }
+  /// Most events one filtered `FETCH` examines.
+  static let fetchScanLimit: Int64 = 10_000
 
   private func lowestOffset(partition: Int) async throws -> Int64? {
     let rows = try await database.query(
-      "SELECT MIN(event_offset) AS low FROM bus_events WHERE partition_no = ?", [.integer(Int64(partition))])
+      "SELECT MIN(first_offset) AS low FROM bus_segments WHERE partition_no = ?", [.integer(Int64(partition))]
+    )
     if case .integer(let low)? = rows.first?["low"] { return low }
     return nil
   }
 
   /// How many events and bytes the journal holds.
   public func size() async throws -> (events: Int64, bytes: Int64) {
-    let length = database.dialect == .postgres ? "octet_length(body)" : "length(body)"
     let rows = try await database.query(
-      "SELECT COUNT(*) AS n, COALESCE(SUM(\(length)), 0) AS bytes FROM bus_events", [])
-    guard let row = rows.first, case .integer(let count) = row["n"] else { return (0, 0) }
-    switch row["bytes"] {
-    case .integer(let bytes): return (count, bytes)
-    case .real(let bytes): return (count, Int64(bytes))
-    default: return (count, 0)
+      "SELECT COALESCE(SUM(event_count), 0) AS n, COALESCE(SUM(byte_count), 0) AS bytes FROM bus_segments", []
+    )
+    guard let row = rows.first else { return (0, 0) }
+    func number(_ value: SQLValue) -> Int64 {
+      switch value {
+      case .integer(let integer): integer
+      case .real(let real): Int64(real)
+      default: 0
+      }
     }
+    return (number(row["n"]), number(row["bytes"]))
   }
 
-  /// Deletes events stored before `cutoff`, then the oldest events while over `maxBytes`.
+  /// Deletes events stored before `cutoff`, then the oldest events while over `maxBytes`, a
+  /// segment at a time, with their identities.
   ///
   /// Returns how many events were removed. Offsets are never reused: heads stay where they are.
   public func prune(storedBefore cutoff: Date?, maxBytes: Int64?) async throws -> Int {
     var removed = 0
     if let cutoff {
-      removed += try await database.execute(
-        "DELETE FROM bus_events WHERE stored_at < ?", [.integer(Int64(cutoff.timeIntervalSince1970 * 1000))])
+      let millis = Int64(cutoff.timeIntervalSince1970 * 1000)
+      for _ in 0..<100_000 {
+        let deleted = try await deleteOldestSegments(where: "stored_at < ?", [.integer(millis)])
+        removed += deleted
+        if deleted == 0 { break }
+      }
     }
     if let maxBytes {
-      for _ in 0..<10_000 {
+      for _ in 0..<100_000 {
         let (_, bytes) = try await size()
         guard bytes > maxBytes else { break }
-        let deleted = try await database.execute(
-          """
-          DELETE FROM bus_events WHERE (partition_no, event_offset) IN
-            (SELECT partition_no, event_offset FROM bus_events ORDER BY stored_at, event_offset LIMIT 1000)
-          """, [])
+        let deleted = try await deleteOldestSegments(where: "1 = 1", [], limit: 1)
         removed += deleted
         if deleted == 0 { break }
       }
     }
     return removed
+  }
+
+  /// Deletes up to `limit` of the oldest segments matching `condition`, and their events'
+  /// identities, in one transaction; returns how many events they held.
+  private func deleteOldestSegments(where condition: String, _ bindings: [SQLValue], limit: Int = 64)
+    async throws -> Int
+  {
+    try await database.transaction { transaction in
+      let rows = try await transaction.query(
+        """
+        SELECT partition_no, first_offset, event_count, directory, byte_count FROM bus_segments
+        WHERE \(condition) ORDER BY stored_at, partition_no, first_offset LIMIT \(limit)
+        """, bindings)
+      var segments: [[SQLValue]] = []
+      var identities: [[SQLValue]] = []
+      var events = 0
+      for row in rows {
+        guard case .integer(let partition) = row["partition_no"],
+          case .integer(let first) = row["first_offset"],
+          case .integer(let count) = row["event_count"], case .blob(let directory) = row["directory"],
+          case .integer(let bytes) = row["byte_count"],
+          let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
+        else { throw ProtocolError(field: "journal", reason: "damaged segment") }
+        segments.append([.integer(partition), .integer(first)])
+        identities += records.map { [.text($0.id), .text($0.source)] }
+        events += Int(count)
+      }
+      try await transaction.executeBatch(
+        "DELETE FROM bus_identities WHERE event_id = ? AND source = ?", identities)
+      try await transaction.executeBatch(
+        "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?", segments)
+      return events
+    }
   }
 
   /// Records a subscriber's reported position, for lag.

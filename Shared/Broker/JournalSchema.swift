@@ -51,6 +51,58 @@ enum JournalSchema {
           PRIMARY KEY (subscriber, partition_no)
         );
         """
-    )
+    ),
+    // Events in segments (one row per partition per commit, JournalSegment) and a narrow identity
+    // table: the database does one row's work per commit and partition, and one index entry per
+    // event. Events stored in the first format are moved by `Journal` when it opens.
+    Migration(
+      id: "bus-journal-2-segments",
+      sqlite: """
+        ALTER TABLE bus_events RENAME TO bus_events_legacy;
+        DROP INDEX bus_events_age;
+        CREATE TABLE bus_segments (
+          partition_no INTEGER NOT NULL,
+          first_offset INTEGER NOT NULL,
+          last_offset INTEGER NOT NULL,
+          stored_at INTEGER NOT NULL,
+          event_count INTEGER NOT NULL,
+          byte_count INTEGER NOT NULL,
+          directory BLOB NOT NULL,
+          bodies BLOB NOT NULL,
+          PRIMARY KEY (partition_no, first_offset)
+        );
+        CREATE INDEX bus_segments_age ON bus_segments (stored_at);
+        CREATE TABLE bus_identities (
+          event_id TEXT NOT NULL,
+          source TEXT NOT NULL,
+          partition_no INTEGER NOT NULL,
+          event_offset INTEGER NOT NULL,
+          PRIMARY KEY (event_id, source)
+        ) WITHOUT ROWID;
+        """,
+      postgres: """
+        ALTER TABLE bus_events RENAME TO bus_events_legacy;
+        DROP INDEX bus_events_age;
+        CREATE TABLE bus_segments (
+          partition_no INTEGER NOT NULL,
+          first_offset BIGINT NOT NULL,
+          last_offset BIGINT NOT NULL,
+          stored_at BIGINT NOT NULL,
+          event_count BIGINT NOT NULL,
+          byte_count BIGINT NOT NULL,
+          directory BYTEA NOT NULL,
+          bodies BYTEA NOT NULL,
+          PRIMARY KEY (partition_no, first_offset)
+        );
+        CREATE INDEX bus_segments_age ON bus_segments (stored_at);
+        CREATE TABLE bus_identities (
+          event_id TEXT NOT NULL,
+          source TEXT NOT NULL,
+          partition_no INTEGER NOT NULL,
+          event_offset BIGINT NOT NULL,
+          PRIMARY KEY (event_id, source)
+        );
+        """
+    ),
   ]
 }
