@@ -20,6 +20,8 @@ public struct Broker: Service {
   let logger: Logger
   private let onReady: @Sendable () -> Void
   let metrics = BrokerMetrics()
+  /// Each partition's topic prefix (`"0007|"`), as the live stream's first frame starts.
+  let topicPrefixes: [[UInt8]]
 
   /// The most events one `PUBLISH` may carry.
   public static let maximumEventsPerRequest = 1000
@@ -35,6 +37,7 @@ public struct Broker: Service {
     self.journal = journal
     self.logger = logger
     self.onReady = onReady
+    self.topicPrefixes = (0..<configuration.partitions).map { Array(Topic.prefix(partition: $0).utf8) }
   }
 
   public func run() async throws {
@@ -167,7 +170,7 @@ public struct Broker: Service {
         batch: heads.enumerated().map { partition, head in
           [
             Array(Topic.topic(partition: partition, type: Topic.headMarker).utf8),
-            Array(EventPosition(partition: partition, offset: head).description.utf8), [],
+            EventPosition(partition: partition, offset: head).wire, [],
           ]
         })
     }

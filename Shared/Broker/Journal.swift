@@ -129,7 +129,8 @@ public actor Journal {
         try await transaction.executeBatch(
           "INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)",
           identities)
-        try await insertSegments(segments, in: transaction)
+        let segmentBatch = segmentInsert(segments)
+        try await transaction.executeBatch(segmentBatch.sql, segmentBatch.rows)
         try await transaction.executeBatch(
           "DELETE FROM bus_events_legacy WHERE partition_no = ? AND event_offset = ?",
           identities.map { Array($0.suffix(2)) })
@@ -151,83 +152,88 @@ public actor Journal {
     let partitioner = self.partitioner
     let startHeads = heads
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    // Resends are rare: insert as if every entry were new; only when the identity index turns one
-    // away does the batch roll back and go again, looked up first.
-    let (outcomes, newHeads): ([Appended], [Int64])
+    // Resends are rare: write as if every entry were new (one hop, one fsync); only when the
+    // identity index turns one away does that roll back and go again, looked up first.
+    let fresh = Self.plan(entries, known: nil, heads: startHeads, now: now, partitioner: partitioner)
     do {
-      (outcomes, newHeads) = try await database.transaction { transaction in
-        try await Self.insert(
-          entries, known: nil, heads: startHeads, now: now, partitioner: partitioner, in: transaction)
+      try await database.write(fresh.batches)
+      heads = fresh.heads
+      return fresh.outcomes
+    } catch is SQLChangesMismatch {}
+    let planned = try await database.transaction { transaction in
+      let known = try await Self.existing(entries, in: transaction)
+      let plan = Self.plan(entries, known: known, heads: startHeads, now: now, partitioner: partitioner)
+      for batch in plan.batches {
+        let changed = try await transaction.executeBatch(batch.sql, batch.rows)
+        if let expected = batch.expectedChanges, changed != expected {
+          throw ProtocolError(
+            field: "journal", reason: "\(expected - changed) looked-up events were stored meanwhile")
+        }
       }
-    } catch is AlreadyStored {
-      (outcomes, newHeads) = try await database.transaction { transaction in
-        let known = try await Self.existing(entries, in: transaction)
-        return try await Self.insert(
-          entries, known: known, heads: startHeads, now: now, partitioner: partitioner, in: transaction)
-      }
+      return plan
     }
-    heads = newHeads
-    return outcomes
+    heads = planned.heads
+    return planned.outcomes
   }
 
-  /// An entry that ``insert(_:known:heads:now:partitioner:in:)`` took for new was already stored.
-  private struct AlreadyStored: Error {}
+  /// What appending some entries writes, and what it answers.
+  private struct Plan: Sendable {
+    var outcomes: [Appended] = []
+    var heads: [Int64]
+    var batches: [SQLBatch] = []
+  }
 
-  /// Inserts the entries that are neither in `known` nor repeated earlier in `entries`, numbering
-  /// them from `heads`, and returns every entry's outcome and the new heads.
+  /// Numbers the entries that are neither in `known` nor repeated earlier in `entries` from
+  /// `heads`, and returns every entry's outcome, the new heads and the statements that store them.
   ///
-  /// With `known` `nil`, every entry is taken for new, and ``AlreadyStored`` is thrown (for the
-  /// caller to roll back) if the journal already holds one of them.
-  private static func insert(
+  /// With `known` `nil` every entry is taken for new; the identity insert then expects to insert
+  /// them all, and the write fails with ``SQLChangesMismatch`` if the journal holds one already.
+  private static func plan(
     _ entries: [Entry], known: [Identity: EventPosition]?, heads startHeads: [Int64], now: Int64,
-    partitioner: Partitioner, in transaction: any SQLTransaction
-  ) async throws -> ([Appended], [Int64]) {
+    partitioner: Partitioner
+  ) -> Plan {
     var known = known
-    var heads = startHeads
+    var plan = Plan(heads: startHeads)
     var identities: [[SQLValue]] = []
     identities.reserveCapacity(entries.count)
-    var outcomes: [Appended] = []
-    outcomes.reserveCapacity(entries.count)
-    var segments: [Int: [PendingSegment]] = [:]
+    plan.outcomes.reserveCapacity(entries.count)
+    var segments: [[PendingSegment]] = Array(repeating: [], count: startHeads.count)
     for entry in entries {
       let identity = Identity(source: entry.source, id: entry.id)
       if let position = known?[identity] {
-        outcomes.append(Appended(status: .duplicate, position: position))
+        plan.outcomes.append(Appended(status: .duplicate, position: position))
         continue
       }
       let partition = partitioner.partition(forKey: entry.partitionKey)
-      heads[partition] += 1
-      let position = EventPosition(partition: partition, offset: heads[partition])
+      plan.heads[partition] += 1
+      let position = EventPosition(partition: partition, offset: plan.heads[partition])
       known?[identity] = position
-      outcomes.append(Appended(status: .stored, position: position))
+      plan.outcomes.append(Appended(status: .stored, position: position))
       identities.append([
         .text(entry.id), .text(entry.source), .integer(Int64(partition)), .integer(position.offset),
       ])
-      if segments[partition]?.last?.segment.fits(entry) != true {
-        segments[partition, default: []].append(
+      if segments[partition].last?.segment.fits(entry) != true {
+        segments[partition].append(
           PendingSegment(partition: partition, firstOffset: position.offset, storedAt: now))
       }
-      segments[partition]![segments[partition]!.count - 1].segment.append(entry)
+      segments[partition][segments[partition].count - 1].segment.append(entry)
     }
-    guard !identities.isEmpty else { return (outcomes, heads) }
-    let inserted = try await transaction.executeBatch(
-      """
-      INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)
-      ON CONFLICT DO NOTHING
-      """, identities)
-    guard inserted == identities.count else {
-      if known == nil { throw AlreadyStored() }
-      throw ProtocolError(
-        field: "journal", reason: "\(identities.count - inserted) looked-up events were stored meanwhile")
-    }
-    try await insertSegments(segments.values.flatMap { $0 }, in: transaction)
-    let changed = heads.indices.filter { heads[$0] != startHeads[$0] }
-    try await transaction.executeBatch(
-      """
-      INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-      ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
-      """, changed.map { [.integer(Int64($0)), .integer(heads[$0])] })
-    return (outcomes, heads)
+    guard !identities.isEmpty else { return plan }
+    let changed = plan.heads.indices.filter { plan.heads[$0] != startHeads[$0] }
+    plan.batches = [
+      SQLBatch(
+        """
+        INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)
+        ON CONFLICT DO NOTHING
+        """, identities, expectedChanges: identities.count),
+      segmentInsert(segments.flatMap { $0 }),
+      SQLBatch(
+        """
+        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
+        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
+        """, changed.map { [.integer(Int64($0)), .integer(plan.heads[$0])] }),
+    ]
+    return plan
   }
 
   /// A segment being filled, and where it goes.
@@ -238,10 +244,8 @@ public actor Journal {
     var segment = JournalSegment()
   }
 
-  private static func insertSegments(_ segments: [PendingSegment], in transaction: any SQLTransaction)
-    async throws
-  {
-    try await transaction.executeBatch(
+  private static func segmentInsert(_ segments: [PendingSegment]) -> SQLBatch {
+    SQLBatch(
       """
       INSERT INTO bus_segments
         (partition_no, first_offset, last_offset, stored_at, event_count, byte_count, directory, bodies)

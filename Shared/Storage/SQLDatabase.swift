@@ -56,6 +56,34 @@ public protocol SQLTransaction: Sendable {
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow]
 }
 
+/// One statement of ``SQLDatabase/write(_:)``, run once per row of ``rows``.
+public struct SQLBatch: Sendable {
+  /// The statement, with `?` placeholders.
+  public let sql: String
+  /// One array of bindings per run.
+  public let rows: [[SQLValue]]
+  /// When set, the whole write is rolled back (``SQLChangesMismatch``) unless the runs change
+  /// exactly this many rows together: `INSERT … ON CONFLICT DO NOTHING` can thus insert all or nothing.
+  public let expectedChanges: Int?
+
+  /// Creates a batch.
+  public init(_ sql: String, _ rows: [[SQLValue]], expectedChanges: Int? = nil) {
+    self.sql = sql
+    self.rows = rows
+    self.expectedChanges = expectedChanges
+  }
+}
+
+/// A ``SQLBatch`` changed another number of rows than it expected; nothing was written.
+public struct SQLChangesMismatch: Error, Sendable {
+  /// The index of the batch in the write.
+  public let batch: Int
+  /// What it expected.
+  public let expected: Int
+  /// What it changed.
+  public let changed: Int
+}
+
 /// A SQL database: SQLite embedded (the default) or PostgreSQL (several instances).
 ///
 /// Every method may be called from any task. Writes are serialised by the database itself.
@@ -69,4 +97,27 @@ public protocol SQLDatabase: Sendable {
   func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int
   /// Runs one query outside an explicit transaction.
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow]
+  /// Runs `batches` in order in one transaction and returns the rows each changed.
+  ///
+  /// The write path of hot loops: SQLite runs it in one hop to its connection, commit included.
+  @discardableResult
+  func write(_ batches: [SQLBatch]) async throws -> [Int]
+}
+
+extension SQLDatabase {
+  /// Runs `batches` in one ``transaction(_:)``.
+  @discardableResult
+  public func write(_ batches: [SQLBatch]) async throws -> [Int] {
+    try await transaction { transaction in
+      var changes: [Int] = []
+      for (index, batch) in batches.enumerated() {
+        let changed = try await transaction.executeBatch(batch.sql, batch.rows)
+        if let expected = batch.expectedChanges, expected != changed {
+          throw SQLChangesMismatch(batch: index, expected: expected, changed: changed)
+        }
+        changes.append(changed)
+      }
+      return changes
+    }
+  }
 }

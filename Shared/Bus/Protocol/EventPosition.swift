@@ -17,6 +17,16 @@ public struct EventPosition: Sendable, Hashable, Codable, Comparable, CustomStri
   /// The wire form: `"partition:offset"` in ASCII decimal.
   public var description: String { "\(partition):\(offset)" }
 
+  /// The wire form as bytes, as the live stream's second frame carries it.
+  public var wire: [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(24)
+    WireJSON.appendDecimal(Int64(partition), to: &bytes)
+    bytes.append(UInt8(ascii: ":"))
+    WireJSON.appendDecimal(offset, to: &bytes)
+    return bytes
+  }
+
   /// Parses the wire form `"partition:offset"`.
   public init?(wire: some StringProtocol) {
     let parts = wire.split(separator: ":")

@@ -17,8 +17,37 @@ public enum WireJSON {
     guard outcome.status != .rejected, let partition = outcome.partition, let offset = outcome.offset else {
       return encode(outcome as any Encodable)
     }
-    return Array(
-      "{\"offset\":\(offset),\"partition\":\(partition),\"status\":\"\(outcome.status.rawValue)\"}".utf8)
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(64)
+    bytes.append(contentsOf: #"{"offset":"#.utf8)
+    appendDecimal(offset, to: &bytes)
+    bytes.append(contentsOf: #","partition":"#.utf8)
+    appendDecimal(Int64(partition), to: &bytes)
+    bytes.append(
+      contentsOf: outcome.status == .stored ? #","status":"stored"}"#.utf8 : #","status":"duplicate"}"#.utf8)
+    return bytes
+  }
+
+  /// Appends `value` in ASCII decimal.
+  static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    var magnitude = value.magnitude
+    var digits:
+      (
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+      ) = (
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+      )
+    var count = 0
+    withUnsafeMutableBytes(of: &digits) { buffer in
+      repeat {
+        buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+        magnitude /= 10
+        count += 1
+      } while magnitude > 0
+      bytes.append(contentsOf: buffer[(20 - count)...])
+    }
   }
 
   /// Decodes an outcome: the stored and duplicate form the bus writes (see `encode(_: PublishOutcome)`)

@@ -68,6 +68,42 @@ public final class SQLiteDatabase: SQLDatabase {
     }
   }
 
+  /// Runs `batches` in one transaction in a single hop to the connection, commit included, so a
+  /// write costs one thread hand-off and one fsync.
+  @discardableResult
+  public func write(_ batches: [SQLBatch]) async throws -> [Int] {
+    try await lock.withLock {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Int], any Error>) in
+        queue.asyncWriteWithoutTransaction { db in
+          var current = "BEGIN IMMEDIATE"
+          do {
+            try db.execute(sql: current)
+            var changes: [Int] = []
+            for (index, batch) in batches.enumerated() {
+              current = batch.sql
+              let changed = batch.rows.isEmpty ? 0 : try SQLiteTransaction.run(batch.sql, batch.rows, in: db)
+              if let expected = batch.expectedChanges, expected != changed {
+                throw SQLChangesMismatch(batch: index, expected: expected, changed: changed)
+              }
+              changes.append(changed)
+            }
+            current = "COMMIT"
+            try db.execute(sql: current)
+            continuation.resume(returning: changes)
+          } catch {
+            // SQLite may already have rolled back (an interrupted or failed COMMIT).
+            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+            if let error = error as? DatabaseError {
+              continuation.resume(throwing: StorageError(sqlite: error, sql: current))
+            } else {
+              continuation.resume(throwing: error)
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// Runs one statement in its own implicit transaction and returns how many rows it changed.
   @discardableResult
   public func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {

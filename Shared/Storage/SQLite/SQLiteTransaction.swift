@@ -21,31 +21,35 @@ struct SQLiteTransaction: SQLTransaction, ScriptExecuting {
   @discardableResult
   func executeBatch(_ sql: String, _ rows: [[SQLValue]]) async throws -> Int {
     guard !rows.isEmpty else { return 0 }
-    return try await access(sql) { db in
-      // The journal's hot path: one cached statement, values bound straight from `SQLValue`
-      // (no `StatementArguments`, no `Data` copy of blobs).
-      let statement = try db.cachedStatement(sql: sql)
-      let handle = statement.sqliteStatement
-      var changes = 0
-      for row in rows {
-        sqlite3_reset(handle)
-        for (index, value) in row.enumerated() {
-          let code = Self.bind(value, at: Int32(index + 1), to: handle)
-          guard code == SQLITE_OK else { throw Self.error(code, db, sql) }
-        }
-        let before = sqlite3_total_changes64(db.sqliteConnection)
-        var code = sqlite3_step(handle)
-        while code == SQLITE_ROW { code = sqlite3_step(handle) }
-        guard code == SQLITE_DONE else { throw Self.error(code, db, sql) }
-        // Like `run`: a statement that changed nothing leaves `sqlite3_changes` as it was.
-        if sqlite3_total_changes64(db.sqliteConnection) != before {
-          changes += Int(sqlite3_changes64(db.sqliteConnection))
-        }
-      }
+    return try await access(sql) { db in try Self.run(sql, rows, in: db) }
+  }
+
+  /// Runs `sql` once per row on one cached statement, values bound straight from `SQLValue`
+  /// (no `StatementArguments`, no `Data` copy of blobs), and returns the rows changed.
+  static func run(_ sql: String, _ rows: [[SQLValue]], in db: GRDB.Database) throws -> Int {
+    let statement = try db.cachedStatement(sql: sql)
+    let handle = statement.sqliteStatement
+    defer {
       sqlite3_reset(handle)
       sqlite3_clear_bindings(handle)
-      return changes
     }
+    var changes = 0
+    for row in rows {
+      sqlite3_reset(handle)
+      for (index, value) in row.enumerated() {
+        let code = bind(value, at: Int32(index + 1), to: handle)
+        guard code == SQLITE_OK else { throw error(code, db, sql) }
+      }
+      let before = sqlite3_total_changes64(db.sqliteConnection)
+      var code = sqlite3_step(handle)
+      while code == SQLITE_ROW { code = sqlite3_step(handle) }
+      guard code == SQLITE_DONE else { throw error(code, db, sql) }
+      // Like `run(_:in:)`: a statement that changed nothing leaves `sqlite3_changes` as it was.
+      if sqlite3_total_changes64(db.sqliteConnection) != before {
+        changes += Int(sqlite3_changes64(db.sqliteConnection))
+      }
+    }
+    return changes
   }
 
   /// Binds one value with `SQLITE_TRANSIENT` (SQLite copies it before this returns).
