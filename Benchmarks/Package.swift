@@ -34,6 +34,9 @@ let package = Package(
       ],
       path: "Sources/bus-throughput"
     ),
+    // Issue 4: a lean C load driver for the bus (Sources/RawZMQ/busdrive.c), as light as
+    // redis-benchmark is for Redis; bus-throughput runs the same functions.
+    .executableTarget(name: "bus-drive", dependencies: ["RawZMQ"], path: "Sources/bus-drive"),
     // The same configurations under ordo-one/benchmark: `swift package benchmark`.
     .executableTarget(
       name: "ZMQThroughput",
