@@ -135,7 +135,10 @@ let package = Package(
     ),
     .testTarget(
       name: "StorageTests",
-      dependencies: ["PasserelleStorage", "PasserelleStorageTestKit"],
+      dependencies: [
+        "PasserelleStorage", "PasserelleStorageTestKit", "PasserelleTestKit",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       path: "Tests/StorageTests",
       swiftSettings: settings
     ),

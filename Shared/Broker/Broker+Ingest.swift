@@ -137,29 +137,37 @@ extension Broker {
     batch.requests.append(request)
   }
 
-  /// The committing stage: one journal transaction for everything queued, then the `ACK`s, then
-  /// the live stream.
+  /// The committing stage: one journal transaction for everything queued; then, while the next
+  /// transaction runs, the `ACK`s and the live stream of this one (in commit order).
   private func commitBatches(from queue: IngestQueue, ingest: AsyncSocket, live: AsyncSocket) async throws {
     defer { queue.finish() }
+    var answering: Task<Void, any Error>?
     while true {
       let batches = await queue.takeAll()
       guard !batches.isEmpty else { break }
-      try await commit(batches, ingest: ingest, live: live)
+      let entries = batches.count == 1 ? batches[0].entries : batches.flatMap(\.entries)
+      let started = ContinuousClock.now
+      let appended = try await journal.append(entries)
+      metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+      metrics.batchSize.record(entries.count)
+      let previous = answering
+      answering = Task {
+        try await previous?.value
+        try answer(batches, appended, ingest: ingest, live: live)
+      }
     }
+    try await answering?.value
     try await ingest.flush()
     try await live.flush()
   }
 
-  private func commit(_ batches: [IngestBatch], ingest: AsyncSocket, live: AsyncSocket) async throws {
-    let entries = batches.count == 1 ? batches[0].entries : batches.flatMap(\.entries)
-    let started = ContinuousClock.now
-    let appended = try await journal.append(entries)
-    metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-    metrics.batchSize.record(entries.count)
-
+  /// Acknowledges committed batches and sends their stored events out live.
+  private func answer(
+    _ batches: [IngestBatch], _ appended: [Journal.Appended], ingest: AsyncSocket, live: AsyncSocket
+  ) throws {
     var replies: [[[UInt8]]] = []
     var fanOut: [[[UInt8]]] = []
-    fanOut.reserveCapacity(entries.count)
+    fanOut.reserveCapacity(appended.count)
     var cursor = 0
     for batch in batches {
       var requests = batch.requests

@@ -41,8 +41,14 @@ actor BusRequester {
   ) {
     counter += 1
     let id = Array("\(prefix)-\(counter)".utf8)
-    try await socket.send([Array(command.rawValue.utf8), id] + body)
     let deadline = ContinuousClock.now + timeout
+    // A DEALER whose bus is not connected (for instance refused by CURVE) would hold the message,
+    // and an awaited send, until one is: send only once libzmq can take it, within the timeout.
+    while try await !socket.withSocket({ try $0.pendingEvents().contains(.writable) }) {
+      guard ContinuousClock.now < deadline else { throw Timeout(endpoint: endpoint, command: command) }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    try socket.enqueue(batch: [[Array(command.rawValue.utf8), id] + body])
     while true {
       let remaining = deadline - ContinuousClock.now
       guard remaining > .zero, let reply = try await socket.receive(timeout: remaining) else {

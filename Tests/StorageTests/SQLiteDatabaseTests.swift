@@ -1,5 +1,8 @@
+import Foundation
+import Logging
 import PasserelleStorage
 import PasserelleStorageTestKit
+import PasserelleTestKit
 import Testing
 
 /// What only SQLite promises: durable commits.
@@ -11,5 +14,27 @@ import Testing
       #expect(journalMode.first?.values == [.text("wal")])
       #expect(synchronous.first?.values == [.integer(2)])  // FULL
     }
+  }
+
+  @Test func theWALIsCheckpointedBesideTheWriter() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("passerelle-wal-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let path = folder.appendingPathComponent("db.sqlite").path
+    let db = try SQLiteDatabase(path: path, logger: Logger(label: "test"))
+    #expect(try await db.query("PRAGMA wal_autocheckpoint", []).first?.values == [.integer(0)])
+    try await db.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)", [])
+    let blob = SQLValue.blob([UInt8](repeating: 7, count: 4000))
+    for start in stride(from: 0, to: 2000, by: 100) {
+      try await db.write([
+        SQLBatch(
+          "INSERT INTO blobs (id, b) VALUES (?, ?)",
+          (start..<start + 100).map { [.integer(Int64($0)), blob] })
+      ])
+    }
+    // 8 MB went into the WAL; the second connection copies it into the database file.
+    let copied = await eventually(within: .seconds(10)) {
+      ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 7_000_000
+    }
+    #expect(copied, "the database file holds the rows within 10 s")
   }
 }

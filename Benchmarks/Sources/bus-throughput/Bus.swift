@@ -1,5 +1,6 @@
 import Foundation
 import PasserelleBus
+import RawZMQ
 import ZeroMQ
 
 #if canImport(Glibc)
@@ -43,6 +44,18 @@ final class BusProcess: @unchecked Sendable {
     process.standardError = output
     try process.run()
     Cleanup.track(pid: process.processIdentifier)
+  }
+
+  /// A fresh bus, answering INFO; shut down again if it does not get there.
+  static func started(binary: String, transport: String) async throws -> BusProcess {
+    let bus = try BusProcess(binary: binary, transport: transport)
+    do {
+      try await bus.waitUntilReady()
+    } catch {
+      bus.shutdown()
+      throw error
+    }
+    return bus
   }
 
   /// Waits until the bus answers INFO.
@@ -149,6 +162,8 @@ struct BusThroughput: Sendable {
   var acked: Double
   var delivered: Double
   var events: Int
+  /// The C driver's observations, for the log.
+  var notes = ""
 }
 
 struct BusLatency: Sendable {
@@ -156,7 +171,58 @@ struct BusLatency: Sendable {
   var deliver: Percentiles
   var late: Int
   var events: Int
+  /// The C driver's observations, for the log.
+  var notes = ""
 }
+
+// MARK: - The C driver (Sources/RawZMQ/busdrive.c)
+
+/// What `bus_drive_*` observed without failing the run (ordering, foreign events, heartbeats).
+private func observations(_ result: bus_drive_result_t) -> String {
+  "\(result.requests) requests, \(result.partitions_seen) partitions, \(result.warmup_events) warm-up events, "
+    + "\(result.acks_out_of_order) ACKs out of order, \(result.ack_offset_gaps) ACK offset gaps, "
+    + "\(result.live_order_errors) live order errors, \(result.live_foreign) foreign, \(result.live_heartbeats) heartbeats"
+}
+
+/// Max throughput with `bus_drive_throughput`: one DEALER keeps `inFlight` PUBLISH requests of `batch` 500-byte events
+/// outstanding for `seconds`; `subscribers` SUB threads count every acknowledged event. Blocks the calling thread.
+func cDriverThroughput(
+  _ endpoints: BusEndpoints, subscribers: Int, inFlight: Int, batch: Int, seconds: Double, tag: String
+) throws -> BusThroughput {
+  var result = bus_drive_result_t()
+  var error = [CChar](repeating: 0, count: 512)
+  let status = bus_drive_throughput(
+    endpoints.ingest, endpoints.live, Int32(subscribers), Int32(inFlight), Int32(batch), seconds, 500, tag,
+    &result, &error, error.count)
+  guard status == 0 else { throw BenchmarkFailure("C driver, throughput: " + cString(error)) }
+  return BusThroughput(
+    acked: result.acked_per_sec, delivered: result.delivered_per_sec, events: result.events,
+    notes: observations(result))
+}
+
+/// Latency with `bus_drive_latency`: one DEALER sends event i alone at origin + i/rate, without waiting for ACKs;
+/// latencies from the send start to the ACK and to each subscriber's receipt. Blocks the calling thread.
+func cDriverLatency(
+  _ endpoints: BusEndpoints, subscribers: Int, rate: Double, seconds: Double, tag: String
+) throws -> BusLatency {
+  let count = bus_drive_latency_count(rate, seconds)
+  guard count > 0 else {
+    throw BenchmarkFailure("C driver, latency: no events at \(rate)/s for \(seconds) s")
+  }
+  var ack = [Int64](repeating: -1, count: count)
+  var deliver = [Int64](repeating: -1, count: count * subscribers)
+  var result = bus_drive_result_t()
+  var error = [CChar](repeating: 0, count: 512)
+  let status = bus_drive_latency(
+    endpoints.ingest, endpoints.live, Int32(subscribers), rate, seconds, 500, tag, &ack, &deliver, &result,
+    &error, error.count)
+  guard status == 0 else { throw BenchmarkFailure("C driver, latency: " + cString(error)) }
+  return BusLatency(
+    ack: Percentiles(nanoseconds: ack), deliver: Percentiles(nanoseconds: deliver), late: result.late,
+    events: count, notes: observations(result))
+}
+
+// MARK: - The Swift driver (BusClient)
 
 /// Max throughput: `publishers` clients (each as one `BusClient`), each publishing `batch` events per request and awaiting
 /// the ACK, for `seconds`; then waits until every subscriber has every event.

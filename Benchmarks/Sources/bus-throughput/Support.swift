@@ -33,6 +33,11 @@ func log(_ text: String) {
   FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
 }
 
+/// The text of a NUL-terminated C error buffer.
+func cString(_ buffer: [CChar]) -> String {
+  String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 struct BenchmarkFailure: Error, CustomStringConvertible {
   let description: String
   init(_ description: String) { self.description = description }

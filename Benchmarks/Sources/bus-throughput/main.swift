@@ -6,22 +6,32 @@ import RawZMQ
   import Glibc
 #endif
 
-// bus-throughput [--runs 3] [--subscribers 1,4] [--systems bus,zmq,redis,nats]
-//                [--publishers 1,8,32] [--batches 1,10,100] [--throughput-seconds 2]
-//                [--rate 10000] [--seconds 10] [--latency-publishers 32] [--transport ipc|tcp]
-//                [--bus ../.build-release/release/passerelle-bus] [--python python3]
-//                [--baselines Scripts/baselines.py] [--zmq-count 300000]
+// bus-throughput [--runs 3] [--subscribers 1,4] [--systems bus,zmq,redis,nats] [--driver c,swift]
+//                [--swift-client on|off] [--publishers 1,8,32] [--batches 1,10,100]
+//                [--throughput-seconds 2] [--rate 10000] [--seconds 10] [--latency-publishers 32]
+//                [--transport ipc|tcp] [--bus ../.build-release/release/passerelle-bus]
+//                [--python python3] [--baselines Scripts/baselines.py] [--zmq-count 300000]
 //
 // Issue 4: durable publish → ACK → live delivery of 500-byte events through passerelle-bus,
 // beside Redis Streams (appendfsync always), NATS JetStream and raw libzmq PUB/SUB, all in the
-// same run. Runs are interleaved (run 1 of every system and subscriber count, then run 2, …);
-// the tables on stdout are medians over runs. Progress goes to stderr. See docs/BENCHMARKS.md.
+// same run. The bus is driven by the lean C driver (Sources/RawZMQ/busdrive.c: the grid of
+// requests in flight × batch, and the latency run) and, as a second measurement, by Swift
+// `BusClient`s (32 × 100 and the latency run). Runs are interleaved (run 1 of every system and
+// subscriber count, then run 2, …); the tables on stdout are medians over runs. Progress goes to
+// stderr. See docs/BENCHMARKS.md.
 
 Cleanup.installSignalHandlers()
 
 let runs = Int(argument("--runs") ?? "") ?? 3
 let subscriberCounts = intList("--subscribers", [1, 4])
 let systems = Set((argument("--systems") ?? "bus,zmq,redis,nats").split(separator: ",").map(String.init))
+/// Who drives the bus: the C driver (the main rows) and/or Swift `BusClient`s (one configuration).
+let drivers = Set((argument("--driver") ?? "c,swift").split(separator: ",").map(String.init))
+  .subtracting(argument("--swift-client") == "off" ? ["swift"] : [])
+if let unknown = drivers.subtracting(["c", "swift"]).first {
+  log("unknown driver \(unknown): --driver takes c, swift")
+  exit(2)
+}
 let publisherCounts = intList("--publishers", [1, 8, 32])
 let batches = intList("--batches", [1, 10, 100])
 let throughputSeconds = Double(argument("--throughput-seconds") ?? "") ?? 2
@@ -33,6 +43,11 @@ let busBinary = argument("--bus") ?? "../.build-release/release/passerelle-bus"
 let python = argument("--python") ?? "python3"
 let baselines = argument("--baselines") ?? "Scripts/baselines.py"
 let zmqCount = Int(argument("--zmq-count") ?? "") ?? 300_000
+/// The Swift driver's one throughput configuration: clients (one request in flight each) × events per request.
+let swiftPublishers = 32
+let swiftBatch = 100
+let busC = systems.contains("bus") && drivers.contains("c")
+let busSwift = systems.contains("bus") && drivers.contains("swift")
 
 /// Every sample, by metric name: the tables print medians.
 nonisolated(unsafe) var samples: [String: [Double]] = [:]
@@ -50,36 +65,69 @@ func nextTag() -> String { "t\(tags.next())r\(UInt16.random(in: 0...UInt16.max))
 
 // MARK: - One run of each system
 
-func runBus(run: Int, subscribers: Int) async throws {
-  let bus = try BusProcess(binary: busBinary, transport: transport)
+func logLatency(_ label: String, run: Int, subscribers: Int, _ latency: BusLatency) {
+  log(
+    "run \(run) \(label) S=\(subscribers) latency at \(Int(rate))/s: ack p50 \(ms(latency.ack.p50)) "
+      + "p99 \(ms(latency.ack.p99)) p99.9 \(ms(latency.ack.p999)); deliver p50 \(ms(latency.deliver.p50)) "
+      + "p99 \(ms(latency.deliver.p99)) p99.9 \(ms(latency.deliver.p999)) ms; \(latency.late) of \(latency.events) "
+      + "started >1 ms late" + (latency.notes.isEmpty ? "" : " (\(latency.notes))"))
+}
+
+/// The C driver: every P × B of the grid on one fresh bus, then the latency run on another (so that it does not
+/// start behind a journal the grid filled). Each call opens its own DEALER and SUBs and warms them up.
+func runBusC(run: Int, subscribers: Int) async throws {
+  do {
+    let bus = try await BusProcess.started(binary: busBinary, transport: transport)
+    defer { bus.shutdown() }
+    for publishers in publisherCounts {
+      for batch in batches {
+        let result = try cDriverThroughput(
+          bus.endpoints, subscribers: subscribers, inFlight: publishers, batch: batch,
+          seconds: throughputSeconds, tag: nextTag())
+        let key = "bus.c.thr.\(subscribers).\(publishers).\(batch)"
+        record(key + ".acked", result.acked)
+        record(key + ".delivered", result.delivered)
+        log(
+          "run \(run) bus (C driver) S=\(subscribers) P=\(publishers) B=\(batch): \(thousands(result.acked)) acked/s, "
+            + "\(thousands(result.delivered)) delivered/s per subscriber "
+            + "(\(result.events) events; \(result.notes))")
+      }
+    }
+  }
+  let bus = try await BusProcess.started(binary: busBinary, transport: transport)
   defer { bus.shutdown() }
-  try await bus.waitUntilReady()
+  let latency = try cDriverLatency(
+    bus.endpoints, subscribers: subscribers, rate: rate, seconds: seconds, tag: nextTag())
+  record("bus.c.lat.\(subscribers).ack", latency.ack)
+  record("bus.c.lat.\(subscribers).deliver", latency.deliver)
+  record("bus.c.lat.\(subscribers).late", Double(latency.late))
+  logLatency("bus (C driver)", run: run, subscribers: subscribers, latency)
+}
+
+/// The Swift driver (`BusClient`s, subscribers as `BusClient.liveSocket`): 32 × 100, then the latency run, on a
+/// fresh bus of its own.
+func runBusSwift(run: Int, subscribers: Int) async throws {
+  let bus = try await BusProcess.started(binary: busBinary, transport: transport)
+  defer { bus.shutdown() }
   let live = try await LiveSubscribers.open(bus.endpoints, count: subscribers)
   defer { live.close() }
   let warm = try BusClient(endpoints: bus.endpoints)
   try await live.warmUp(warm)
-  for publishers in publisherCounts {
-    for batch in batches {
-      let result = try await busThroughput(
-        bus.endpoints, subscribers: live, publishers: publishers, batch: batch, seconds: throughputSeconds,
-        tag: nextTag())
-      let key = "bus.thr.\(subscribers).\(publishers).\(batch)"
-      record(key + ".acked", result.acked)
-      record(key + ".delivered", result.delivered)
-      log(
-        "run \(run) bus S=\(subscribers) P=\(publishers) B=\(batch): \(thousands(result.acked)) acked/s, "
-          + "\(thousands(result.delivered)) delivered/s per subscriber (\(result.events) events)")
-    }
-  }
+  let result = try await busThroughput(
+    bus.endpoints, subscribers: live, publishers: swiftPublishers, batch: swiftBatch,
+    seconds: throughputSeconds, tag: nextTag())
+  record("bus.swift.thr.\(subscribers).acked", result.acked)
+  record("bus.swift.thr.\(subscribers).delivered", result.delivered)
+  log(
+    "run \(run) passerelle-bus, Swift BusClient driver S=\(subscribers) P=\(swiftPublishers) B=\(swiftBatch): "
+      + "\(thousands(result.acked)) acked/s, \(thousands(result.delivered)) delivered/s per subscriber "
+      + "(\(result.events) events)")
   let latency = try await busLatency(
     bus.endpoints, subscribers: live, rate: rate, seconds: seconds, workers: latencyWorkers, tag: nextTag())
-  record("bus.lat.\(subscribers).ack", latency.ack)
-  record("bus.lat.\(subscribers).deliver", latency.deliver)
-  record("bus.lat.\(subscribers).late", Double(latency.late))
-  log(
-    "run \(run) bus S=\(subscribers) latency at \(Int(rate))/s: ack p50 \(ms(latency.ack.p50)) p99 \(ms(latency.ack.p99)) "
-      + "p99.9 \(ms(latency.ack.p999)); deliver p50 \(ms(latency.deliver.p50)) p99 \(ms(latency.deliver.p99)) "
-      + "p99.9 \(ms(latency.deliver.p999)) ms; \(latency.late) of \(latency.events) started >1 ms late")
+  record("bus.swift.lat.\(subscribers).ack", latency.ack)
+  record("bus.swift.lat.\(subscribers).deliver", latency.deliver)
+  record("bus.swift.lat.\(subscribers).late", Double(latency.late))
+  logLatency("passerelle-bus, Swift BusClient driver", run: run, subscribers: subscribers, latency)
 }
 
 func rawEndpoint() throws -> (String, String?) {
@@ -90,9 +138,7 @@ func rawEndpoint() throws -> (String, String?) {
 
 func runZMQ(run: Int, subscribers: Int) throws {
   var error = [CChar](repeating: 0, count: 256)
-  func failure() -> BenchmarkFailure {
-    BenchmarkFailure("raw fan-out: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-  }
+  func failure() -> BenchmarkFailure { BenchmarkFailure("raw fan-out: " + cString(error)) }
   do {
     let (endpoint, path) = try rawEndpoint()
     defer { if let path { unlink(path) } }
@@ -163,7 +209,8 @@ let began = Date()
 for run in 1...runs {
   for subscribers in subscriberCounts {
     do {
-      if systems.contains("bus") { try await runBus(run: run, subscribers: subscribers) }
+      if busC { try await runBusC(run: run, subscribers: subscribers) }
+      if busSwift { try await runBusSwift(run: run, subscribers: subscribers) }
       if systems.contains("zmq") { try runZMQ(run: run, subscribers: subscribers) }
       if systems.contains("redis") { try await runBaseline("redis", run: run, subscribers: subscribers) }
       if systems.contains("nats") { try await runBaseline("nats", run: run, subscribers: subscribers) }
@@ -189,17 +236,26 @@ for subscribers in subscriberCounts {
 }
 print(header)
 print(rule)
-if systems.contains("bus") {
+func throughputRow(_ system: String, _ configuration: String, _ key: (Int) -> String) {
+  var row = "| \(system) | \(configuration) |"
+  for subscribers in subscriberCounts {
+    let prefix = key(subscribers)
+    row += " \(thousands(med(prefix + ".acked"))) | \(thousands(med(prefix + ".delivered"))) |"
+  }
+  print(row)
+}
+if busC {
   for publishers in publisherCounts {
     for batch in batches {
-      var row = "| passerelle-bus | \(publishers) in flight × batch \(batch) |"
-      for subscribers in subscriberCounts {
-        let key = "bus.thr.\(subscribers).\(publishers).\(batch)"
-        row += " \(thousands(med(key + ".acked"))) | \(thousands(med(key + ".delivered"))) |"
+      throughputRow("passerelle-bus (C driver)", "\(publishers) in flight × batch \(batch)") {
+        "bus.c.thr.\($0).\(publishers).\(batch)"
       }
-      print(row)
     }
   }
+}
+if busSwift {
+  let configuration = "\(swiftPublishers) × \(swiftBatch) (\(swiftPublishers) clients, 1 in flight each)"
+  throughputRow("passerelle-bus (Swift BusClient)", configuration) { "bus.swift.thr.\($0)" }
 }
 if systems.contains("redis") {
   for (label, key) in [("50 clients, pipeline 16 (redis-benchmark)", "redis.thr"), ("50 clients, no pipeline (redis-benchmark)", "redis.thr1")] {
@@ -221,19 +277,21 @@ if systems.contains("zmq") {
   print(row)
 }
 
-if systems.contains("bus") {
-  print("\nRatios (medians of the same run):\n")
-  print("| S | best bus configuration | bus acked/s | ÷ Redis always (pipelined) | ÷ NATS | bus delivered/s | ÷ raw libzmq |")
+if busC {
+  print("\nRatios (medians of the same run; the best C-driver configuration by acked/s):\n")
+  print(
+    "| S | best C-driver configuration (in flight × batch) | bus acked/s | ÷ Redis always (pipelined) | ÷ NATS "
+      + "| bus delivered/s | ÷ raw libzmq |")
   print("|---:|---|---:|---:|---:|---:|---:|")
   for subscribers in subscriberCounts {
     var best = (publishers: 0, batch: 0, rate: -1.0)
     for publishers in publisherCounts {
       for batch in batches {
-        let value = med("bus.thr.\(subscribers).\(publishers).\(batch).acked")
+        let value = med("bus.c.thr.\(subscribers).\(publishers).\(batch).acked")
         if value > best.rate { best = (publishers, batch, value) }
       }
     }
-    let delivered = med("bus.thr.\(subscribers).\(best.publishers).\(best.batch).delivered")
+    let delivered = med("bus.c.thr.\(subscribers).\(best.publishers).\(best.batch).delivered")
     print(
       "| \(subscribers) | \(best.publishers) × \(best.batch) | \(thousands(best.rate)) | "
         + "\(ratio(best.rate / med("redis.thr.\(subscribers)"))) | \(ratio(best.rate / med("nats.thr.\(subscribers)"))) | "
@@ -244,10 +302,13 @@ if systems.contains("bus") {
 print("\nLatency at \(Int(rate)) events/s for \(Int(seconds)) s, ms (publish start → ACK; publish start → received by each subscriber):\n")
 print("| system | S | ack p50 | ack p99 | ack p99.9 | deliver p50 | deliver p99 | deliver p99.9 | deliver max | started >1 ms late |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for (system, name) in [
-  ("bus", "passerelle-bus"), ("redis", "Redis Streams, always"), ("nats", "NATS JetStream, default sync"),
-  ("zmq", "raw libzmq PUB/SUB"),
-] where systems.contains(system) {
+for (system, name, shown) in [
+  ("bus.c", "passerelle-bus (C driver)", busC),
+  ("bus.swift", "passerelle-bus (Swift BusClient driver, \(latencyWorkers) clients)", busSwift),
+  ("redis", "Redis Streams, always", systems.contains("redis")),
+  ("nats", "NATS JetStream, default sync", systems.contains("nats")),
+  ("zmq", "raw libzmq PUB/SUB", systems.contains("zmq")),
+] where shown {
   for subscribers in subscriberCounts {
     let key = "\(system).lat.\(subscribers)"
     let ack = system == "zmq" ? "— | — | —" : "\(ms(med(key + ".ack.p50"))) | \(ms(med(key + ".ack.p99"))) | \(ms(med(key + ".ack.p999")))"

@@ -8,10 +8,15 @@ import Logging
 /// returned from ``transaction(_:)`` is on disk. Exactly one transaction or standalone statement
 /// runs at a time: callers queue in FIFO order on an async lock (no thread is blocked while
 /// waiting), and the transaction body may suspend freely between its statements.
+///
+/// The WAL is checkpointed into the database file by a second connection every 100 ms, beside
+/// the writer: a commit never pays for a checkpoint (SQLite's automatic checkpoint would copy
+/// pages and fsync the database file inside the commit that crosses 1,000 WAL pages).
 public final class SQLiteDatabase: SQLDatabase {
   /// The path of the database file.
   public let path: String
   private let queue: DatabaseQueue
+  private let checkpoints: Task<Void, Never>
   private let lock = AsyncLock()
   private let logger: Logger
 
@@ -32,18 +37,43 @@ public final class SQLiteDatabase: SQLDatabase {
       // Set here rather than with `journalMode = .wal`, which would lower `synchronous` to NORMAL.
       try db.execute(sql: "PRAGMA journal_mode = WAL")
       try db.execute(sql: "PRAGMA synchronous = FULL")
+      try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
     }
+    var checkpointing = Configuration()
+    checkpointing.busyMode = configuration.busyMode
+    checkpointing.label = "PasserelleStorage.SQLite.checkpoint"
+    checkpointing.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+    let checkpointer: DatabaseQueue
     do {
       // A new database in a new folder (the default `data/`) is the normal first start.
       let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       queue = try DatabaseQueue(path: path, configuration: configuration)
+      checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
     } catch {
       throw StorageError(code: .connectionFailed, message: String(describing: error), url: "sqlite://\(path)")
+    }
+    // PASSIVE: copies what it can without waiting for, or blocking, the writer. The task holds
+    // the second connection only, so the database is released (and the task cancelled) as usual.
+    checkpoints = Task.detached { [logger] in
+      while !Task.isCancelled {
+        try? await Task.sleep(for: .milliseconds(100))
+        do {
+          try await checkpointer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")
+          }
+        } catch {
+          logger.debug("checkpoint failed", metadata: ["error": "\(error)"])
+        }
+      }
     }
     self.path = path
     self.logger = logger
     logger.debug("opened SQLite database", metadata: ["path": "\(path)"])
+  }
+
+  deinit {
+    checkpoints.cancel()
   }
 
   /// Always ``SQLDialect/sqlite``.
