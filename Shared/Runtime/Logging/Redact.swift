@@ -1,3 +1,5 @@
+import Crypto
+
 /// Masks and hashes personal data so that logs never show it in clear.
 ///
 /// ```swift
@@ -19,7 +21,7 @@ public enum Redact {
   /// The first 12 hex digits of the SHA-256 of `value`: the same input always gives the same
   /// pseudonym, so log lines about one customer can be correlated without naming them.
   public static func hash(_ value: String) -> String {
-    SHA256.digest(Array(value.utf8)).prefix(6).map { byte in
+    SHA256.hash(data: Array(value.utf8)).prefix(6).map { byte in
       (byte < 16 ? "0" : "") + String(byte, radix: 16)
     }.joined()
   }
