@@ -294,7 +294,7 @@ public actor Journal {
   /// where to go on.
   public func fetch(_ request: FetchRequest) async throws -> (header: FetchHeader, bodies: [[UInt8]]) {
     guard heads.indices.contains(request.partition) else {
-      throw ProtocolError(field: "partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
+      throw ProtocolError(field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
     }
     let limit = min(max(request.max, 1), 1000)
     let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }
@@ -429,14 +429,14 @@ public actor Journal {
   /// Records a subscriber's reported position, for lag.
   public func record(_ report: PositionReport) async throws {
     guard heads.indices.contains(report.partition) else {
-      throw ProtocolError(field: "partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
+      throw ProtocolError(field: "body.partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
     }
     guard (0...heads[report.partition]).contains(report.offset) else {
       throw ProtocolError(
-        field: "offset", reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
+        field: "body.offset", reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
     }
     guard !report.subscriber.isEmpty, report.subscriber.count <= 200 else {
-      throw ProtocolError(field: "subscriber", reason: "must be 1 to 200 characters")
+      throw ProtocolError(field: "body.subscriber", reason: "must be 1 to 200 characters")
     }
     try await database.execute(
       """

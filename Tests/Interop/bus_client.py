@@ -349,7 +349,7 @@ def run_check(client, args):
         client.fetch(partitions, 1)
         raise CheckFailed("FETCH of a partition out of range was accepted")
     except BusError as error:
-        check(error.field == "partition", f"FETCH of partition {partitions}: {error}")
+        check(error.field == "body.partition", f"FETCH of partition {partitions}: {error}")
 
     # (e) the live stream (repaired by FETCH where needed) delivers each event once, gapless.
     published = {p: [] for p in range(partitions)}  # (offset, body) in offset order
