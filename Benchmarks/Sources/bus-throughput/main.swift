@@ -6,7 +6,7 @@ import RawZMQ
   import Glibc
 #endif
 
-// bus-throughput [--runs 3] [--subscribers 1,4] [--systems bus,zmq,redis,nats] [--driver c,swift]
+// bus-throughput [--runs 3] [--subscribers 1,4] [--systems bus,zmq,live,redis,nats] [--driver c,swift]
 //                [--swift-client on|off] [--publishers 1,8,32] [--batches 1,10,100]
 //                [--throughput-seconds 2] [--rate 10000] [--seconds 10] [--latency-publishers 32]
 //                [--transport ipc|tcp] [--bus ../.build-release/release/passerelle-bus]
@@ -16,7 +16,9 @@ import RawZMQ
 // beside Redis Streams (appendfsync always), NATS JetStream and raw libzmq PUB/SUB, all in the
 // same run. The bus is driven by the lean C driver (Sources/RawZMQ/busdrive.c: the grid of
 // requests in flight × batch, and the latency run) and, as a second measurement, by Swift
-// `BusClient`s (32 × 100 and the latency run). Runs are interleaved (run 1 of every system and
+// `BusClient`s (32 × 100 and the latency run). The bus's live fan-out path alone (its AsyncSocket XPUB fed
+// as `Broker.answer` feeds it, no journal; Live.swift) is measured against the raw libzmq fan-out with the same
+// C subscribers. Runs are interleaved (run 1 of every system and
 // subscriber count, then run 2, …); the tables on stdout are medians over runs. Progress goes to
 // stderr. See docs/BENCHMARKS.md.
 
@@ -24,7 +26,11 @@ Cleanup.installSignalHandlers()
 
 let runs = Int(argument("--runs") ?? "") ?? 3
 let subscriberCounts = intList("--subscribers", [1, 4])
-let systems = Set((argument("--systems") ?? "bus,zmq,redis,nats").split(separator: ",").map(String.init))
+let systems = Set((argument("--systems") ?? "bus,zmq,live,redis,nats").split(separator: ",").map(String.init))
+if let unknown = systems.subtracting(["bus", "zmq", "live", "redis", "nats"]).first {
+  log("unknown system \(unknown): --systems takes bus, zmq, live, redis, nats")
+  exit(2)
+}
 /// Who drives the bus: the C driver (the main rows) and/or Swift `BusClient`s (one configuration).
 let drivers = Set((argument("--driver") ?? "c,swift").split(separator: ",").map(String.init))
   .subtracting(argument("--swift-client") == "off" ? ["swift"] : [])
@@ -162,6 +168,19 @@ func runZMQ(run: Int, subscribers: Int) throws {
   }
 }
 
+/// The bus's live fan-out path alone (Live.swift), `--zmq-count` messages like the raw fan-out.
+func runLive(run: Int, subscribers: Int) async throws {
+  let (endpoint, path) = try rawEndpoint()
+  defer { if let path { unlink(path) } }
+  let result = try await liveFanOutThroughput(endpoint: endpoint, subscribers: subscribers, count: zmqCount)
+  record("live.thr.\(subscribers)", result.perSubscriber)
+  record("live.handed.\(subscribers)", result.handedOver)
+  log(
+    "run \(run) passerelle-bus live path (AsyncSocket XPUB, HWM 0, batches of 1,000) S=\(subscribers): "
+      + "\(thousands(result.perSubscriber)) msgs/s per subscriber (all taken by libzmq at "
+      + "\(thousands(result.handedOver)) msgs/s)")
+}
+
 func runBaseline(_ system: String, run: Int, subscribers: Int) async throws {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -212,6 +231,7 @@ for run in 1...runs {
       if busC { try await runBusC(run: run, subscribers: subscribers) }
       if busSwift { try await runBusSwift(run: run, subscribers: subscribers) }
       if systems.contains("zmq") { try runZMQ(run: run, subscribers: subscribers) }
+      if systems.contains("live") { try await runLive(run: run, subscribers: subscribers) }
       if systems.contains("redis") { try await runBaseline("redis", run: run, subscribers: subscribers) }
       if systems.contains("nats") { try await runBaseline("nats", run: run, subscribers: subscribers) }
     } catch {
@@ -276,26 +296,52 @@ if systems.contains("zmq") {
   for subscribers in subscriberCounts { row += " — | \(thousands(med("zmq.thr.\(subscribers)"))) |" }
   print(row)
 }
+if systems.contains("live") {
+  var row =
+    "| passerelle-bus live path (AsyncSocket XPUB, batches of 1,000) | no journal, no ack; send HWM 0 "
+    + "(the bus: 100,000); the raw row's C subscribers |"
+  for subscribers in subscriberCounts { row += " — | \(thousands(med("live.thr.\(subscribers)"))) |" }
+  print(row)
+}
 
-if busC {
-  print("\nRatios (medians of the same run; the best C-driver configuration by acked/s):\n")
-  print(
-    "| S | best C-driver configuration (in flight × batch) | bus acked/s | ÷ Redis always (pipelined) | ÷ NATS "
-      + "| bus delivered/s | ÷ raw libzmq |")
-  print("|---:|---|---:|---:|---:|---:|---:|")
+let liveOn = systems.contains("live")
+if busC || liveOn {
+  print("\nRatios (medians of the same run" + (busC ? "; the best C-driver configuration by acked/s" : "") + "):\n")
+  var header = "| S |"
+  var rule = "|---:|"
+  if busC {
+    header +=
+      " best C-driver configuration (in flight × batch) | bus acked/s | ÷ Redis always (pipelined) | ÷ NATS "
+      + "| bus delivered/s | ÷ raw libzmq |"
+    rule += "---|---:|---:|---:|---:|---:|"
+  }
+  if liveOn {
+    header += " live path msgs/s | live path ÷ raw libzmq |"
+    rule += "---:|---:|"
+  }
+  print(header)
+  print(rule)
   for subscribers in subscriberCounts {
-    var best = (publishers: 0, batch: 0, rate: -1.0)
-    for publishers in publisherCounts {
-      for batch in batches {
-        let value = med("bus.c.thr.\(subscribers).\(publishers).\(batch).acked")
-        if value > best.rate { best = (publishers, batch, value) }
+    var row = "| \(subscribers) |"
+    if busC {
+      var best = (publishers: 0, batch: 0, rate: -1.0)
+      for publishers in publisherCounts {
+        for batch in batches {
+          let value = med("bus.c.thr.\(subscribers).\(publishers).\(batch).acked")
+          if value > best.rate { best = (publishers, batch, value) }
+        }
       }
-    }
-    let delivered = med("bus.c.thr.\(subscribers).\(best.publishers).\(best.batch).delivered")
-    print(
-      "| \(subscribers) | \(best.publishers) × \(best.batch) | \(thousands(best.rate)) | "
+      let delivered = med("bus.c.thr.\(subscribers).\(best.publishers).\(best.batch).delivered")
+      row +=
+        " \(best.publishers) × \(best.batch) | \(thousands(best.rate)) | "
         + "\(ratio(best.rate / med("redis.thr.\(subscribers)"))) | \(ratio(best.rate / med("nats.thr.\(subscribers)"))) | "
-        + "\(thousands(delivered)) | \(ratio(delivered / med("zmq.thr.\(subscribers)"))) |")
+        + "\(thousands(delivered)) | \(ratio(delivered / med("zmq.thr.\(subscribers)"))) |"
+    }
+    if liveOn {
+      let rate = med("live.thr.\(subscribers)")
+      row += " \(thousands(rate)) | \(ratio(rate / med("zmq.thr.\(subscribers)"))) |"
+    }
+    print(row)
   }
 }
 
