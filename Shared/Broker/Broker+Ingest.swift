@@ -54,10 +54,10 @@ extension Broker {
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       guard let first = try await ingest.receive(timeout: .milliseconds(200)) else { continue }
       var messages = [first]
-      var events = first.count - 3
+      var events = max(0, first.count - 3)
       while events < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
         messages.append(next)
-        events += next.count - 3
+        events += max(0, next.count - 3)
       }
       let (batch, errors) = await decode(messages, events: events)
       try ingest.enqueue(batch: errors)
@@ -72,17 +72,14 @@ extension Broker {
     var split = messages.startIndex
     var counted = 0
     while split < messages.endIndex - 1, counted < events / 2 {
-      counted += messages[split].count - 3
+      counted += max(0, messages[split].count - 3)
       split += 1
     }
     async let firstHalf = decode(messages[..<split])
-    var (batch, errors) = decode(messages[split...])
-    let (first, firstErrors) = await firstHalf
-    var ordered = first
-    ordered.append(batch)
-    batch = ordered
-    errors = firstErrors + errors
-    return (batch, errors)
+    let (second, secondErrors) = decode(messages[split...])
+    var (batch, errors) = await firstHalf
+    batch.append(second)
+    return (batch, errors + secondErrors)
   }
 
   private func decode(_ messages: ArraySlice<Message>) -> (IngestBatch, errors: [[[UInt8]]]) {
