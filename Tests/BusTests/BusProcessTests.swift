@@ -3,6 +3,7 @@ import PasserelleBus
 import PasserelleEvents
 import PasserelleTestKit
 import Testing
+import ZeroMQ
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking
@@ -14,6 +15,60 @@ import Testing
     let (data, response) = try await URLSession.shared.data(
       from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+  }
+
+  /// Concurrent requests mixing new events, resends, repeats within a request and invalid
+  /// events: each gets its own outcomes, offsets stay gapless, and only stored events go out live.
+  @Test func mixedConcurrentRequestsAreAnsweredEachWithItsOwnOutcomes() async throws {
+    let bus = try TestBus()
+    try await bus.start()
+    let client = try BusTestSupport.client(bus)
+    let live = try await client.liveSocket(prefixes: [""])
+    try await Task.sleep(for: .milliseconds(500))  // the SUB's subscription reaches the bus
+    let first = BusTestSupport.events(source: "/mix", count: 50)
+    _ = try await client.publish(first.map { $0.encoded() })
+    let invalid = Array(#"{"specversion":"1.0","source":"/mix","type":"x"}"#.utf8)
+    let outcomes = try await withThrowingTaskGroup(of: (Int, [PublishOutcome]).self) { group in
+      for request in 0..<8 {
+        group.addTask {
+          let fresh = BusTestSupport.events(source: "/mix-\(request)", count: 20)
+          // [new…, resend of an earlier event, invalid, the request's first event again, new…]
+          let bodies =
+            fresh[0..<10].map { $0.encoded() } + [first[request].encoded(), invalid, fresh[0].encoded()]
+            + fresh[10...].map { $0.encoded() }
+          return (request, try await BusTestSupport.client(bus).publish(bodies))
+        }
+      }
+      var all: [Int: [PublishOutcome]] = [:]
+      for try await (request, outcomes) in group { all[request] = outcomes }
+      return all
+    }
+    var storedPositions: [EventPosition] = []
+    for request in 0..<8 {
+      let answer = try #require(outcomes[request])
+      #expect(answer.count == 23)
+      #expect(answer[0..<10].allSatisfy { $0.status == .stored })
+      #expect(answer[10].status == .duplicate)
+      #expect(answer[11].status == .rejected && answer[11].field == "id")
+      #expect(answer[12].status == .duplicate && answer[12].position == answer[0].position)
+      #expect(answer[13...].allSatisfy { $0.status == .stored })
+      storedPositions += (answer[0..<10] + answer[13...]).compactMap(\.position)
+    }
+    let journal = try await BusTestSupport.readJournal(client)
+    #expect(journal.count == 50 + 8 * 20)
+    #expect(BusTestSupport.orderProblem(journal) == nil)
+    #expect(Set(storedPositions).count == 8 * 20)
+    // The live stream carried each stored event once: 50 + 160, then only heartbeats.
+    var events = 0
+    for _ in 0..<10_000 {
+      guard let message = try await live.receive(timeout: .seconds(2)) else { break }
+      if !message[0].string.hasSuffix(Topic.headMarker) { events += 1 }
+      if events == 210 { break }
+    }
+    #expect(events == 210)
+    let extra = try await live.receive(timeout: .milliseconds(700))
+    #expect(extra.map { $0[0].string.hasSuffix(Topic.headMarker) } ?? true, "no event went out twice")
+    #expect(await bus.terminate() == 0)
   }
 
   @Test func healthMetricsAndGracefulDrain() async throws {
