@@ -111,6 +111,37 @@ import ZeroMQ
     #expect(next == count)
   }
 
+  @Test(arguments: transports)
+  func enqueuedMessagesKeepOrderAmongSendsAndFlushWaitsForThem(transport: String) async throws {
+    let context = try Context()
+    let pull = try await AsyncSocket(context, type: .pull, readAhead: 64)
+    let endpoint = try await pull.bind(Self.endpoint(transport))
+    // A small high-water mark: enqueued messages wait on the socket's thread, not in the caller.
+    let push = try await AsyncSocket(context, type: .push) { socket in
+      try socket.set(.sendHighWaterMark(4))
+      try socket.connect(endpoint)
+    }
+    func message(_ index: Int) -> [[UInt8]] { [withUnsafeBytes(of: UInt32(index)) { Array($0) }, [7]] }
+    try push.enqueue(batch: (0..<500).map(message))
+    try await push.send(message(500))
+    try push.enqueue(batch: (501..<1_000).map(message))
+    async let flushed: Void = push.flush()
+    var next: UInt32 = 0
+    for try await received in pull.messages {
+      #expect(received.count == 2)
+      #expect(received[0].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == next)
+      next += 1
+      if next == 1_000 { break }
+    }
+    try await flushed
+    #expect(next == 1_000)
+    push.close()
+    try await withDeadline(.seconds(5), "closed") {
+      await #expect(throws: (any Error).self) { try await push.flush() }
+    }
+    #expect(throws: (any Error).self) { try push.enqueue(batch: [message(0)]) }
+  }
+
   @Test func synchronousSocketsRoundTrip() throws {
     let context = try Context()
     let rep = try Socket(context, type: .rep)
