@@ -242,15 +242,7 @@ def run_redis(args):
             if not ready.wait(10):
                 raise RuntimeError("consumer not ready")
         acks, late = asyncio.run(redis_paced(port, count, args.rate, args.connections))
-        delivered, rows = 0, []
-        for _ in consumers:
-            row = array("q")
-            row.frombytes(results.get(timeout=max(1, deadline - time.monotonic() + 5)))
-            rows.append(row)
-        for process, _ in consumers:
-            process.join(10)
-            if process.is_alive():
-                process.kill()
+        rows = collect(consumers, results, deadline)
         deliver = [x for row in rows for x in row if x >= 0]
         delivered = len(deliver)
         return {
