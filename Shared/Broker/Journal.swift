@@ -163,12 +163,9 @@ public actor Journal {
     let planned = try await database.transaction { transaction in
       let known = try await Self.existing(entries, in: transaction)
       let plan = Self.plan(entries, known: known, heads: startHeads, now: now, partitioner: partitioner)
-      for batch in plan.batches {
-        let changed = try await transaction.executeBatch(batch.sql, batch.rows)
-        if let expected = batch.expectedChanges, changed != expected {
-          throw ProtocolError(
-            field: "journal", reason: "\(expected - changed) looked-up events were stored meanwhile")
-        }
+      // Looked up inside this transaction, nothing can be stored meanwhile: a mismatch is a fault.
+      for (index, batch) in plan.batches.enumerated() {
+        try batch.check(changed: try await transaction.executeBatch(batch.sql, batch.rows), index: index)
       }
       return plan
     }
@@ -294,7 +291,8 @@ public actor Journal {
   /// where to go on.
   public func fetch(_ request: FetchRequest) async throws -> (header: FetchHeader, bodies: [[UInt8]]) {
     guard heads.indices.contains(request.partition) else {
-      throw ProtocolError(field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
+      throw ProtocolError(
+        field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
     }
     let limit = min(max(request.max, 1), 1000)
     let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }
@@ -429,11 +427,13 @@ public actor Journal {
   /// Records a subscriber's reported position, for lag.
   public func record(_ report: PositionReport) async throws {
     guard heads.indices.contains(report.partition) else {
-      throw ProtocolError(field: "body.partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
+      throw ProtocolError(
+        field: "body.partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
     }
     guard (0...heads[report.partition]).contains(report.offset) else {
       throw ProtocolError(
-        field: "body.offset", reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
+        field: "body.offset",
+        reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
     }
     guard !report.subscriber.isEmpty, report.subscriber.count <= 200 else {
       throw ProtocolError(field: "body.subscriber", reason: "must be 1 to 200 characters")

@@ -74,6 +74,15 @@ public struct SQLBatch: Sendable {
   }
 }
 
+extension SQLBatch {
+  /// Throws ``SQLChangesMismatch`` if this batch, the `index`th of its write, expected another count.
+  public func check(changed: Int, index: Int) throws(SQLChangesMismatch) {
+    if let expectedChanges, expectedChanges != changed {
+      throw SQLChangesMismatch(batch: index, expected: expectedChanges, changed: changed)
+    }
+  }
+}
+
 /// A ``SQLBatch`` changed another number of rows than it expected; nothing was written.
 public struct SQLChangesMismatch: Error, Sendable {
   /// The index of the batch in the write.
@@ -112,9 +121,7 @@ extension SQLDatabase {
       var changes: [Int] = []
       for (index, batch) in batches.enumerated() {
         let changed = try await transaction.executeBatch(batch.sql, batch.rows)
-        if let expected = batch.expectedChanges, expected != changed {
-          throw SQLChangesMismatch(batch: index, expected: expected, changed: changed)
-        }
+        try batch.check(changed: changed, index: index)
         changes.append(changed)
       }
       return changes

@@ -77,14 +77,8 @@ public final class AsyncSocket: Sendable {
   /// One wake-up of the socket thread for the whole batch: the way to fan out many messages.
   public func send(batch messages: [[[UInt8]]]) async throws {
     guard !messages.isEmpty else { return }
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-      let failure: (any Error)? = loop.state.withLock { state in
-        if let finished = state.finished { return finished }
-        state.sends.append(.init(messages: messages[...], continuation: continuation))
-        loop.wakeLocked(&state)
-        return nil
-      }
-      if let failure { continuation.resume(throwing: failure) }
+    try await withCheckedThrowingContinuation { continuation in
+      if let failure = queue(messages[...], then: continuation) { continuation.resume(throwing: failure) }
     }
   }
 
@@ -95,25 +89,26 @@ public final class AsyncSocket: Sendable {
   /// - Throws: ``Closed`` (or the error that closed it) when the socket no longer sends.
   public func enqueue(batch messages: [[[UInt8]]]) throws {
     guard !messages.isEmpty else { return }
-    let failure: (any Error)? = loop.state.withLock { state in
-      if let finished = state.finished { return finished }
-      state.sends.append(.init(messages: messages[...], continuation: nil))
-      loop.wakeLocked(&state)
-      return nil
-    }
-    if let failure { throw failure }
+    if let failure = queue(messages[...], then: nil) { throw failure }
   }
 
   /// Returns once libzmq has taken every message sent or enqueued before this call.
   public func flush() async throws {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-      let failure: (any Error)? = loop.state.withLock { state in
-        if let finished = state.finished { return finished }
-        state.sends.append(.init(messages: [], continuation: continuation))
-        loop.wakeLocked(&state)
-        return nil
-      }
-      if let failure { continuation.resume(throwing: failure) }
+    try await withCheckedThrowingContinuation { continuation in
+      if let failure = queue([], then: continuation) { continuation.resume(throwing: failure) }
+    }
+  }
+
+  /// Hands `messages` to the socket's thread, which resumes `continuation` once libzmq took them;
+  /// returns the error that closed the socket instead, if it is closed.
+  private func queue(
+    _ messages: ArraySlice<[[UInt8]]>, then continuation: CheckedContinuation<Void, any Error>?
+  ) -> (any Error)? {
+    loop.state.withLock { state in
+      if let finished = state.finished { return finished }
+      state.sends.append(.init(messages: messages, continuation: continuation))
+      loop.wakeLocked(&state)
+      return nil
     }
   }
 

@@ -112,9 +112,7 @@ public final class SQLiteDatabase: SQLDatabase {
             for (index, batch) in batches.enumerated() {
               current = batch.sql
               let changed = batch.rows.isEmpty ? 0 : try SQLiteTransaction.run(batch.sql, batch.rows, in: db)
-              if let expected = batch.expectedChanges, expected != changed {
-                throw SQLChangesMismatch(batch: index, expected: expected, changed: changed)
-              }
+              try batch.check(changed: changed, index: index)
               changes.append(changed)
             }
             current = "COMMIT"
