@@ -1,7 +1,9 @@
+import Dispatch
 import Metrics
 import PasserelleBus
 import PasserelleEvents
 import ServiceLifecycle
+import Synchronization
 import ZeroMQ
 
 /// Publish requests decoded and validated, waiting for the journal.
@@ -30,54 +32,113 @@ struct IngestBatch: Sendable {
 }
 
 extension Broker {
-  /// Ingest in two stages that overlap: this task decodes and validates requests while the
-  /// committing stage appends the previous ones to the journal, acknowledges and fans out.
+  /// Serves ingest on its own thread (``IngestThread``) until graceful shutdown or cancellation:
+  /// each turn takes every request waiting (up to `maxBatch` events), appends their events in one
+  /// transaction, acknowledges them and sends the stored events out live.
   ///
-  /// On graceful shutdown decoding stops, the committing stage finishes what was decoded,
-  /// flushes every acknowledgement and live message, and this returns.
-  func serveIngest(_ ingest: AsyncSocket, live: AsyncSocket) async throws {
-    let queue = IngestQueue(capacity: configuration.maxBatch)
-    async let committing: Void = commitBatches(from: queue, ingest: ingest, live: live)
-    do {
-      try await decodeRequests(from: ingest, into: queue)
-    } catch {
-      queue.finish()
-      try? await committing
-      throw error
+  /// On graceful shutdown the thread finishes and acknowledges the batch in hand, then this
+  /// flushes the live stream and returns.
+  func serveIngest(_ ingest: IngestThread, live: AsyncSocket) async throws {
+    try await withGracefulShutdownHandler {
+      try await withTaskCancellationHandler {
+        try await ingest.wait()
+      } onCancel: {
+        ingest.stop()
+      }
+    } onGracefulShutdown: {
+      ingest.stop()
     }
-    queue.finish()
-    try await committing
+    try await live.flush()
   }
 
-  private func decodeRequests(from ingest: AsyncSocket, into queue: IngestQueue) async throws {
-    // Wakes at least every 200 ms to notice a graceful shutdown between batches.
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      guard let first = try await ingest.receive(timeout: .milliseconds(200)) else { continue }
-      var messages = [first]
-      var events = max(0, first.count - 3)
-      while events < configuration.maxBatch, let next = ingest.receiveIfAvailable() {
-        messages.append(next)
-        events += max(0, next.count - 3)
+  /// The ingest thread's loop (see ``IngestThread``).
+  ///
+  /// Under load, requests that arrived while a batch was being decoded are decoded on another
+  /// thread while that batch commits, so both cores work; an idle bus answers a lone request
+  /// without any hand-off. Requests already received when a stop is asked for are still answered.
+  func ingestLoop(_ socket: Socket, live: AsyncSocket, thread: IngestThread) throws {
+    var poller = Poller()
+    poller.add(socket, events: .readable)
+    // Requests the previous turn received before its commit: being decoded on another thread,
+    // or (a few) still to decode, together with whatever has arrived since.
+    var decodingNext: BackgroundDecoding?
+    var received = Received()
+    while true {
+      let decoded: (IngestBatch, errors: [[[UInt8]]])
+      if let pending = decodingNext {
+        decoded = pending.result()
+        decodingNext = nil
+      } else {
+        if !thread.isStopping { try receiveWaiting(socket, into: &received) }
+        guard !received.messages.isEmpty else {
+          if thread.isStopping { return }
+          _ = try poller.poll(timeoutMilliseconds: IngestThread.stopCheckMilliseconds)
+          continue
+        }
+        decoded = decodeSplitting(received.messages, events: received.events)
+        received = Received()
       }
-      let (batch, errors) = await decode(messages, events: events)
-      try ingest.enqueue(batch: errors)
+      let (batch, errors) = decoded
+      for reply in errors { try socket.send(multipart: reply, dontWait: true) }
       guard !batch.requests.isEmpty else { continue }
-      guard await queue.put(batch) else { return }
+      if !thread.isStopping {
+        try receiveWaiting(socket, into: &received)
+        // A few requests are decoded sooner after the commit, with what arrives meanwhile, than
+        // another thread wakes up for them.
+        if received.events >= Self.backgroundDecodingEvents {
+          let messages = received.messages
+          decodingNext = BackgroundDecoding { decode(messages[...]) }
+          received = Received()
+        }
+      }
+      let started = ContinuousClock.now
+      let appended = try journal.append(batch.entries)
+      metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+      metrics.batchSize.record(batch.entries.count)
+      let (replies, fanOut) = answers(batch, appended)
+      // Acknowledge first: the events are durable; live delivery is best effort, repaired by replay.
+      for reply in replies { try socket.send(multipart: reply, dontWait: true) }
+      try live.enqueue(batch: fanOut)
+    }
+  }
+
+  /// From how many events decoding is worth handing to another thread (or splitting in two).
+  static let backgroundDecodingEvents = 128
+
+  /// Requests received and not yet decoded.
+  private struct Received {
+    var messages: [Message] = []
+    /// How many events they carry.
+    var events = 0
+  }
+
+  /// Adds the requests waiting on `socket` to `received`, until it holds `maxBatch` events.
+  private func receiveWaiting(_ socket: Socket, into received: inout Received) throws {
+    while received.events < configuration.maxBatch, let message = try socket.receive(dontWait: true) {
+      received.messages.append(message)
+      received.events += max(0, message.count - 3)
     }
   }
 
   /// Decodes requests in order; a large batch in two halves at once, on both cores.
-  private func decode(_ messages: [Message], events: Int) async -> (IngestBatch, errors: [[[UInt8]]]) {
-    guard events >= 128, messages.count >= 2 else { return decode(messages[...]) }
+  private func decodeSplitting(_ messages: [Message], events: Int) -> (IngestBatch, errors: [[[UInt8]]]) {
+    guard events >= Self.backgroundDecodingEvents, messages.count >= 2 else { return decode(messages[...]) }
     var split = messages.startIndex
     var counted = 0
     while split < messages.endIndex - 1, counted < events / 2 {
       counted += max(0, messages[split].count - 3)
       split += 1
     }
-    async let firstHalf = decode(messages[..<split])
-    let (second, secondErrors) = decode(messages[split...])
-    var (batch, errors) = await firstHalf
+    let halves = Mutex<[Int: (IngestBatch, errors: [[[UInt8]]])]>([:])
+    let middle = split
+    DispatchQueue.concurrentPerform(iterations: 2) { half in
+      let decoded = decode(half == 0 ? messages[..<middle] : messages[middle...])
+      halves.withLock { $0[half] = decoded }
+    }
+    let decoded = halves.withLock { $0 }
+    guard case (var batch, let errors)? = decoded[0], let (second, secondErrors) = decoded[1] else {
+      preconditionFailure("concurrentPerform returned before both halves were decoded")
+    }
     batch.append(second)
     return (batch, errors + secondErrors)
   }
@@ -134,69 +195,59 @@ extension Broker {
     batch.requests.append(request)
   }
 
-  /// The committing stage: one journal transaction for everything queued; then, while the next
-  /// transaction runs, the `ACK`s and the live stream of this one (in commit order).
-  private func commitBatches(from queue: IngestQueue, ingest: AsyncSocket, live: AsyncSocket) async throws {
-    defer { queue.finish() }
-    var answering: Task<Void, any Error>?
-    while true {
-      let batches = await queue.takeAll()
-      guard !batches.isEmpty else { break }
-      let entries = batches.count == 1 ? batches[0].entries : batches.flatMap(\.entries)
-      let started = ContinuousClock.now
-      let appended = try await journal.append(entries)
-      metrics.commitSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-      metrics.batchSize.record(entries.count)
-      let previous = answering
-      answering = Task {
-        try await previous?.value
-        try answer(batches, appended, ingest: ingest, live: live)
-      }
-    }
-    try await answering?.value
-    try await ingest.flush()
-    try await live.flush()
-  }
-
-  /// Acknowledges committed batches and sends their stored events out live.
-  private func answer(
-    _ batches: [IngestBatch], _ appended: [Journal.Appended], ingest: AsyncSocket, live: AsyncSocket
-  ) throws {
-    var replies: [[[UInt8]]] = []
+  /// The `ACK` of every request of a committed batch, and the live messages of its stored events.
+  private func answers(_ batch: IngestBatch, _ appended: [Journal.Appended]) -> (
+    replies: [[[UInt8]]], fanOut: [[[UInt8]]]
+  ) {
     var fanOut: [[[UInt8]]] = []
     fanOut.reserveCapacity(appended.count)
-    var cursor = 0
-    for batch in batches {
-      var requests = batch.requests
-      for (slot, entry) in zip(batch.slots, batch.entries) {
-        let result = appended[cursor]
-        cursor += 1
-        requests[slot.request].outcomes[slot.index] = PublishOutcome(
-          status: result.status, position: result.position)
-        guard result.status == .stored else { continue }
-        var topic = topicPrefixes[result.position.partition]
-        topic.append(contentsOf: entry.type.utf8)
-        fanOut.append([topic, result.position.wire, entry.body])
-      }
-      for request in requests {
-        replies.append(
-          [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]
-            + request.outcomes.map {
-              WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal"))
-            })
-      }
+    var requests = batch.requests
+    for ((slot, entry), result) in zip(zip(batch.slots, batch.entries), appended) {
+      requests[slot.request].outcomes[slot.index] = PublishOutcome(
+        status: result.status, position: result.position)
+      guard result.status == .stored else { continue }
+      var topic = topicPrefixes[result.position.partition]
+      topic.append(contentsOf: entry.type.utf8)
+      fanOut.append([topic, result.position.wire, entry.body])
     }
-    let stored = fanOut.count
-    metrics.stored.increment(by: stored)
-    metrics.duplicates.increment(by: appended.count - stored)
-    // Acknowledge first: the events are durable; live delivery is best effort, repaired by replay.
-    try ingest.enqueue(batch: replies)
-    try live.enqueue(batch: fanOut)
-    metrics.fannedOut.increment(by: stored)
+    let replies = requests.map { request in
+      [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]
+        + request.outcomes.map {
+          WireJSON.encode($0 ?? PublishOutcome(rejectedField: "$", reason: "internal"))
+        }
+    }
+    metrics.stored.increment(by: fanOut.count)
+    metrics.duplicates.increment(by: appended.count - fanOut.count)
+    metrics.fannedOut.increment(by: fanOut.count)
+    return (replies, fanOut)
   }
 
   func errorReply(_ message: Message, _ error: ProtocolError) -> [[UInt8]] {
     let requestId = message.count > 2 ? message[2].bytes : []
     return [message[0].bytes, Array(Command.error.rawValue.utf8), requestId, WireJSON.encode(error)]
+  }
+}
+
+/// Requests being decoded on a Dispatch thread while the ingest thread commits the batch before.
+private final class BackgroundDecoding: Sendable {
+  private let done = DispatchSemaphore(value: 0)
+  private let decoded = Mutex<(IngestBatch, errors: [[[UInt8]]])?>(nil)
+
+  /// Starts `decode` at once.
+  init(_ decode: @escaping @Sendable () -> (IngestBatch, errors: [[[UInt8]]])) {
+    DispatchQueue.global().async { [self] in
+      let result = decode()
+      decoded.withLock { $0 = result }
+      done.signal()
+    }
+  }
+
+  /// Waits for the decoding to finish and returns what it produced.
+  func result() -> (IngestBatch, errors: [[[UInt8]]]) {
+    done.wait()
+    guard let result = decoded.withLock({ $0 }) else {
+      preconditionFailure("signalled before decoding finished")
+    }
+    return result
   }
 }

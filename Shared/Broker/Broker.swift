@@ -58,21 +58,22 @@ public struct Broker: Service {
       }
     }
     let liveHighWaterMark = configuration.liveHighWaterMark
-    let ingest = try await AsyncSocket(context, type: .router, readAhead: 4096) { socket in
-      try secure(socket)
-      try socket.set(.receiveHighWaterMark(10_000))
-      // One event is at most 1 MiB (docs/PROTOCOL.md); a peer sending more is disconnected.
-      try socket.set(.maximumMessageSize(Int64(Broker.maximumEventBytes)))
-    }
     let live = try await AsyncSocket(context, type: .xpub) { socket in
       try secure(socket)
       try socket.set(.sendHighWaterMark(liveHighWaterMark))
     }
     let query = try await AsyncSocket(context, type: .router) { socket in try secure(socket) }
     let endpoints = configuration.endpoints
-    try await ingest.bind(endpoints.ingest)
     try await live.bind(endpoints.live)
     try await query.bind(endpoints.query)
+    let ingest = try await IngestThread.start(context, endpoint: endpoints.ingest) { socket in
+      try secure(socket)
+      try socket.set(.receiveHighWaterMark(10_000))
+      // One event is at most 1 MiB (docs/PROTOCOL.md); a peer sending more is disconnected.
+      try socket.set(.maximumMessageSize(Int64(Broker.maximumEventBytes)))
+    } serve: { socket, thread in
+      try ingestLoop(socket, live: live, thread: thread)
+    }
     logger.info(
       "bus listening",
       metadata: [
@@ -87,11 +88,10 @@ public struct Broker: Service {
       group.addTask { try await serveQueries(query) }
       group.addTask { try await announceHeads(live) }
       group.addTask { try await enforceRetention() }
-      // Ingest runs in this task: when it returns (graceful shutdown) everything else stops.
+      // Ingest is served in this task: when it returns (graceful shutdown) everything else stops.
       try await serveIngest(ingest, live: live)
       group.cancelAll()
     }
-    ingest.close()
     live.close()
     query.close()
     logger.info("bus drained")
@@ -116,7 +116,7 @@ public struct Broker: Service {
     do {
       switch Command(rawValue: message[1].string) {
       case .info:
-        let info = JournalInfo(partitions: configuration.partitions, heads: await journal.currentHeads)
+        let info = JournalInfo(partitions: configuration.partitions, heads: journal.currentHeads)
         return head + [Array(Command.info.rawValue.utf8), requestId, WireJSON.encode(info)]
       case .fetch:
         guard message.count >= 4 else { throw ProtocolError(field: "body", reason: "missing") }
@@ -128,7 +128,7 @@ public struct Broker: Service {
         guard message.count >= 4 else { throw ProtocolError(field: "body", reason: "missing") }
         let report = try WireJSON.decode(PositionReport.self, from: message[3], field: "body")
         try await journal.record(report)
-        let heads = await journal.currentHeads
+        let heads = journal.currentHeads
         metrics.lag(
           subscriber: report.subscriber, partition: report.partition,
           lag: max(0, heads[report.partition] - report.offset))
@@ -165,7 +165,7 @@ public struct Broker: Service {
   private func announceHeads(_ live: AsyncSocket) async throws {
     while !Task.isCancelled {
       try await Task.sleep(for: configuration.headInterval)
-      let heads = await journal.currentHeads
+      let heads = journal.currentHeads
       try await live.send(
         batch: heads.enumerated().map { partition, head in
           [

@@ -2,14 +2,15 @@ import Foundation
 import PasserelleBus
 import PasserelleEvents
 import PasserelleStorage
+import Synchronization
 
 /// The bus's durable journal: every event numbered within its partition, stored once.
 ///
 /// Built on ``SQLDatabase`` (SQLite in WAL mode with `synchronous=FULL`, or PostgreSQL): an
 /// append is one transaction, so an acknowledged event has been fsynced, and a crash at any
 /// instant leaves either the whole batch or none of it. Idempotent by CloudEvents `source` + `id`.
-/// One ``Broker`` appends; any number of tasks read.
-public actor Journal {
+/// Appends are serialised (one ``Broker`` appends, from its ingest thread); any number of tasks read.
+public final class Journal: Sendable {
   /// An event to append: what the journal indexes, and the exact bytes to store and fan out.
   public struct Entry: Sendable {
     /// CloudEvents `source`; with ``id``, the event's identity.
@@ -53,7 +54,10 @@ public actor Journal {
   private let database: any SQLDatabase
   /// How events map to partitions.
   public let partitioner: Partitioner
-  private var heads: [Int64]
+  /// Each partition's last stored offset, moved on once an append has committed.
+  private let heads: Mutex<[Int64]>
+  /// Held for a whole append, so that appends run one at a time.
+  private let appending = Mutex(())
 
   /// Opens the journal in `database` (migrating it) with `partitions` partitions.
   ///
@@ -83,7 +87,7 @@ public actor Journal {
     }
     self.database = database
     self.partitioner = Partitioner(count: partitions)
-    self.heads = heads
+    self.heads = Mutex(heads)
   }
 
   /// Moves events stored in the first format (a row per event; `bus_events_legacy` since
@@ -141,35 +145,53 @@ public actor Journal {
   }
 
   /// Each partition's last stored offset (0 when empty).
-  public var currentHeads: [Int64] { heads }
+  public var currentHeads: [Int64] { heads.withLock { $0 } }
 
   /// Stores `entries` in one transaction and returns each one's outcome, in order.
   ///
   /// Entries already in the journal, or repeated within `entries`, come back as duplicates with
-  /// the position of the stored copy; offsets stay gapless.
-  public func append(_ entries: [Entry]) async throws -> [Appended] {
+  /// the position of the stored copy; offsets stay gapless. Blocks the calling thread until the
+  /// transaction is fsynced: call it from a thread of your own (the broker's ingest thread), not
+  /// from a task; async code has the `async` overload.
+  public func append(_ entries: [Entry]) throws -> [Appended] {
     guard !entries.isEmpty else { return [] }
+    return try appending.withLock { _ in try appendAlone(entries) }
+  }
+
+  /// ``append(_:)-(_)`` for async code: runs it on a Dispatch thread and waits without blocking.
+  public func append(_ entries: [Entry]) async throws -> [Appended] {
+    try await withCheckedThrowingContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(with: Result { try self.append(entries) }) }
+    }
+  }
+
+  /// The append itself; the caller holds `appending`.
+  private func appendAlone(_ entries: [Entry]) throws -> [Appended] {
     let partitioner = self.partitioner
-    let startHeads = heads
+    let startHeads = currentHeads
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    // Resends are rare: write as if every entry were new (one hop, one fsync); only when the
-    // identity index turns one away does that roll back and go again, looked up first.
+    // Resends are rare: write as if every entry were new (one transaction on this thread, one
+    // fsync); only when the identity index turns one away does that roll back and go again,
+    // looked up first.
     let fresh = Self.plan(entries, known: nil, heads: startHeads, now: now, partitioner: partitioner)
     do {
-      try await database.write(fresh.batches)
-      heads = fresh.heads
+      try database.writeBlocking(fresh.batches)
+      heads.withLock { $0 = fresh.heads }
       return fresh.outcomes
     } catch is SQLChangesMismatch {}
-    let planned = try await database.transaction { transaction in
-      let known = try await Self.existing(entries, in: transaction)
-      let plan = Self.plan(entries, known: known, heads: startHeads, now: now, partitioner: partitioner)
-      // Looked up inside this transaction, nothing can be stored meanwhile: a mismatch is a fault.
-      for (index, batch) in plan.batches.enumerated() {
-        try batch.check(changed: try await transaction.executeBatch(batch.sql, batch.rows), index: index)
+    let database = self.database
+    let planned = try Blocking.wait {
+      try await database.transaction { transaction in
+        let known = try await Self.existing(entries, in: transaction)
+        let plan = Self.plan(entries, known: known, heads: startHeads, now: now, partitioner: partitioner)
+        // Looked up inside this transaction, nothing can be stored meanwhile: a mismatch is a fault.
+        for (index, batch) in plan.batches.enumerated() {
+          try batch.check(changed: try await transaction.executeBatch(batch.sql, batch.rows), index: index)
+        }
+        return plan
       }
-      return plan
     }
-    heads = planned.heads
+    heads.withLock { $0 = planned.heads }
     return planned.outcomes
   }
 
@@ -290,6 +312,9 @@ public actor Journal {
   /// With type prefixes, at most ``fetchScanLimit`` events are examined per call; `next` says
   /// where to go on.
   public func fetch(_ request: FetchRequest) async throws -> (header: FetchHeader, bodies: [[UInt8]]) {
+    // The heads are read before the query: an append committing during the query must not move
+    // `next` past events the query did not see.
+    let heads = currentHeads
     guard heads.indices.contains(request.partition) else {
       throw ProtocolError(
         field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
@@ -297,8 +322,6 @@ public actor Journal {
     let limit = min(max(request.max, 1), 1000)
     let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }
     let from = max(request.from, 1)
-    // The head is read before the query: an append committing during the query (this actor is
-    // reentrant) must not move `next` past events the query did not see.
     let headBefore = heads[request.partition]
     var offsets: [Int64] = []
     var bodies: [[UInt8]] = []
@@ -426,6 +449,7 @@ public actor Journal {
 
   /// Records a subscriber's reported position, for lag.
   public func record(_ report: PositionReport) async throws {
+    let heads = currentHeads
     guard heads.indices.contains(report.partition) else {
       throw ProtocolError(
         field: "body.partition", reason: "must be 0..<\(heads.count), got \(report.partition)")
@@ -452,6 +476,7 @@ public actor Journal {
 
   /// Every reporting subscriber's distance behind each partition's head.
   public func lag() async throws -> LagReport {
+    let heads = currentHeads
     let rows = try await database.query(
       "SELECT subscriber, partition_no, event_offset FROM bus_subscriber_positions ORDER BY subscriber, partition_no",
       [])

@@ -157,6 +157,8 @@ struct JSONParser {
     defer { depth -= 1 }
     index += 1
     var members: [String: JSONValue] = [:]
+    // An event's envelope has about a dozen members: no rehashing while they are added.
+    if depth == 1 { members.reserveCapacity(16) }
     skipWhitespace()
     if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
       index += 1

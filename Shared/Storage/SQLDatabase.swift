@@ -111,9 +111,21 @@ public protocol SQLDatabase: Sendable {
   /// The write path of hot loops: SQLite runs it in one hop to its connection, commit included.
   @discardableResult
   func write(_ batches: [SQLBatch]) async throws -> [Int]
+  /// Runs `batches` like ``write(_:)`` and blocks the calling thread until they are committed.
+  ///
+  /// For a thread of the caller's own (the bus's ingest thread), never a task on the cooperative
+  /// pool. SQLite runs the whole transaction on the calling thread, without any hand-off.
+  @discardableResult
+  func writeBlocking(_ batches: [SQLBatch]) throws -> [Int]
 }
 
 extension SQLDatabase {
+  /// Runs ``write(_:)`` in a task and waits for it (``Blocking/wait(_:)``).
+  @discardableResult
+  public func writeBlocking(_ batches: [SQLBatch]) throws -> [Int] {
+    try Blocking.wait { try await write(batches) }
+  }
+
   /// Runs `batches` in one ``transaction(_:)``.
   @discardableResult
   public func write(_ batches: [SQLBatch]) async throws -> [Int] {

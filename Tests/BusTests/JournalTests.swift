@@ -28,10 +28,10 @@ import Testing
         let offsets = first.prefix(200).filter { $0.position.partition == partition }.map(\.position.offset)
         #expect(offsets == Array(1...Int64(offsets.count)))
       }
-      let heads = await journal.currentHeads
+      let heads = journal.currentHeads
       #expect(heads.reduce(0, +) == 200)
       // Reopening keeps the heads; another partition count is refused.
-      #expect(await (try Journal(database: database, partitions: 4)).currentHeads == heads)
+      #expect(try await Journal(database: database, partitions: 4).currentHeads == heads)
       await #expect(throws: ProtocolError.self) { _ = try await Journal(database: database, partitions: 8) }
     }
   }

@@ -11,6 +11,7 @@ let package = Package(
     .systemLibrary(name: "CZeroMQ", path: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], path: "ZeroMQ"),
     .target(name: "PasserelleTestKit", path: "TestKit"),
-    .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "PasserelleTestKit"], path: "Tests/ZeroMQTests"),
+    .testTarget(
+      name: "ZeroMQTests", dependencies: ["ZeroMQ", "PasserelleTestKit"], path: "Tests/ZeroMQTests"),
   ]
 )

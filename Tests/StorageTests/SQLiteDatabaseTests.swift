@@ -37,4 +37,31 @@ import Testing
     }
     #expect(copied, "the database file holds the rows within 10 s")
   }
+
+  @Test func theWALStartsOverOnceItHasGrownPastItsLimit() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("passerelle-wal-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let path = folder.appendingPathComponent("db.sqlite").path
+    let limit = 1 << 20
+    let db = try SQLiteDatabase(path: path, walRestartBytes: limit, logger: Logger(label: "test"))
+    try await db.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)", [])
+    let blob = SQLValue.blob([UInt8](repeating: 7, count: 4000))
+    @Sendable func walSize() -> Int {
+      (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+    }
+    // Back-to-back small commits for 1.5 s, as a busy bus writes: the passive checkpoints never
+    // catch up with such a writer, so without the restart the WAL would keep growing.
+    var largest = 0
+    var written = 0
+    let started = ContinuousClock.now
+    for round in 0..<20_000 where ContinuousClock.now - started < .milliseconds(1500) {
+      try await db.write([
+        SQLBatch("INSERT INTO blobs (id, b) VALUES (?, ?)", [[.integer(Int64(round)), blob]])
+      ])
+      written += 4000
+      largest = max(largest, walSize())
+    }
+    #expect(written > 8 * limit)
+    #expect(largest < 4 * limit, "the WAL file reached \(largest) bytes while \(written) were written")
+  }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// A SQLite database in one file, the embedded default.
 ///
@@ -9,15 +10,24 @@ import Logging
 /// runs at a time: callers queue in FIFO order on an async lock (no thread is blocked while
 /// waiting), and the transaction body may suspend freely between its statements.
 ///
-/// The WAL is checkpointed into the database file by a second connection every 100 ms, beside
-/// the writer: a commit never pays for a checkpoint (SQLite's automatic checkpoint would copy
-/// pages and fsync the database file inside the commit that crosses 1,000 WAL pages).
+/// The WAL is checkpointed into the database file by a second connection every 100 ms (10 ms
+/// while it holds over 1 MiB), beside the writer: a commit never pays for a checkpoint (SQLite's
+/// automatic checkpoint would copy pages and fsync the database file inside the commit that
+/// crosses 1,000 WAL pages). Those
+/// checkpoints never wait for the writer, so under sustained writes they never catch up with it,
+/// and SQLite only writes the WAL from its start again once one has. So when the WAL has grown
+/// past `walRestartBytes`, the writer itself, right after its next commit, copies what the last
+/// passive checkpoint left (`RESTART`), and the commit after that starts the WAL over (its file
+/// cut back to `walRestartBytes`): the WAL stays bounded whatever the load, for the price of a
+/// short pause once per `walRestartBytes` written.
 public final class SQLiteDatabase: SQLDatabase {
   /// The path of the database file.
   public let path: String
   private let queue: DatabaseQueue
   private let checkpoints: Task<Void, Never>
   private let lock = AsyncLock()
+  /// Set by the checkpointing connection when the WAL has grown past its limit.
+  private let restartDue = RestartFlag()
   private let logger: Logger
 
   /// Opens (creating if needed) the database file at `path`.
@@ -25,8 +35,11 @@ public final class SQLiteDatabase: SQLDatabase {
   /// - Parameters:
   ///   - path: The file path; its directory must exist.
   ///   - busyTimeout: How long a statement waits for another process holding the file's write lock.
+  ///   - walRestartBytes: How large the WAL may grow before it is started over.
   ///   - logger: Receives debug messages only.
-  public init(path: String, busyTimeout: Duration = .seconds(5), logger: Logger) throws {
+  public init(
+    path: String, busyTimeout: Duration = .seconds(5), walRestartBytes: Int = 64 << 20, logger: Logger
+  ) throws {
     var configuration = Configuration()
     // The async lock, not GRDB, keeps transactions from interleaving (see `transaction`).
     configuration.allowsUnsafeTransactions = true
@@ -38,6 +51,7 @@ public final class SQLiteDatabase: SQLDatabase {
       try db.execute(sql: "PRAGMA journal_mode = WAL")
       try db.execute(sql: "PRAGMA synchronous = FULL")
       try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+      try db.execute(sql: "PRAGMA journal_size_limit = \(walRestartBytes)")
     }
     var checkpointing = Configuration()
     checkpointing.busyMode = configuration.busyMode
@@ -53,15 +67,21 @@ public final class SQLiteDatabase: SQLDatabase {
     } catch {
       throw StorageError(code: .connectionFailed, message: String(describing: error), url: "sqlite://\(path)")
     }
-    // PASSIVE: copies what it can without waiting for, or blocking, the writer. The task holds
-    // the second connection only, so the database is released (and the task cancelled) as usual.
+    let restartDue = self.restartDue
+    // PASSIVE: copies what it can without waiting for, or blocking, the writer. While the writer
+    // is busy, every 10 ms, so that little is left to copy when the WAL is started over. The task
+    // holds the second connection only, so the database is released (and the task cancelled) as usual.
     checkpoints = Task.detached { [logger] in
+      var busy = false
       while !Task.isCancelled {
-        try? await Task.sleep(for: .milliseconds(100))
+        try? await Task.sleep(for: .milliseconds(busy ? 10 : 100))
         do {
-          try await checkpointer.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)")
+          let walBytes = try await checkpointer.writeWithoutTransaction { db in
+            let walFrames = try db.checkpoint(.passive).walFrameCount
+            return walFrames * ((try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096) + 24)
           }
+          busy = walBytes >= 1 << 20
+          if walBytes >= walRestartBytes { restartDue.isSet.store(true, ordering: .relaxed) }
         } catch {
           logger.debug("checkpoint failed", metadata: ["error": "\(error)"])
         }
@@ -105,30 +125,42 @@ public final class SQLiteDatabase: SQLDatabase {
     try await lock.withLock {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Int], any Error>) in
         queue.asyncWriteWithoutTransaction { db in
-          var current = "BEGIN IMMEDIATE"
-          do {
-            try db.execute(sql: current)
-            var changes: [Int] = []
-            for (index, batch) in batches.enumerated() {
-              current = batch.sql
-              let changed = batch.rows.isEmpty ? 0 : try SQLiteTransaction.run(batch.sql, batch.rows, in: db)
-              try batch.check(changed: changed, index: index)
-              changes.append(changed)
-            }
-            current = "COMMIT"
-            try db.execute(sql: current)
-            continuation.resume(returning: changes)
-          } catch {
-            // SQLite may already have rolled back (an interrupted or failed COMMIT).
-            if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-            if let error = error as? DatabaseError {
-              continuation.resume(throwing: StorageError(sqlite: error, sql: current))
-            } else {
-              continuation.resume(throwing: error)
-            }
-          }
+          continuation.resume(with: Result { try self.run(batches, in: db) })
         }
       }
+    }
+  }
+
+  /// Runs `batches` in one transaction on the calling thread, commit included: no hand-off at
+  /// all (GRDB runs a synchronous write on the caller's thread when the connection is free).
+  @discardableResult
+  public func writeBlocking(_ batches: [SQLBatch]) throws -> [Int] {
+    try lock.withLockBlocking {
+      try queue.writeWithoutTransaction { db in try self.run(batches, in: db) }
+    }
+  }
+
+  /// `BEGIN IMMEDIATE`, every batch, `COMMIT`; rolled back if any of it fails.
+  private func run(_ batches: [SQLBatch], in db: GRDB.Database) throws -> [Int] {
+    var current = "BEGIN IMMEDIATE"
+    do {
+      try db.execute(sql: current)
+      var changes: [Int] = []
+      for (index, batch) in batches.enumerated() {
+        current = batch.sql
+        let changed = batch.rows.isEmpty ? 0 : try SQLiteTransaction.run(batch.sql, batch.rows, in: db)
+        try batch.check(changed: changed, index: index)
+        changes.append(changed)
+      }
+      current = "COMMIT"
+      try db.execute(sql: current)
+      restartWALIfDue(db)
+      return changes
+    } catch {
+      // SQLite may already have rolled back (an interrupted or failed COMMIT).
+      if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+      if let error = error as? DatabaseError { throw StorageError(sqlite: error, sql: current) }
+      throw error
     }
   }
 
@@ -159,6 +191,7 @@ public final class SQLiteDatabase: SQLDatabase {
       queue.asyncWriteWithoutTransaction { db in
         do {
           try db.execute(sql: "COMMIT")
+          self.restartWALIfDue(db)
           continuation.resume()
         } catch let error as DatabaseError {
           continuation.resume(throwing: StorageError(sqlite: error, sql: "COMMIT"))
@@ -166,6 +199,17 @@ public final class SQLiteDatabase: SQLDatabase {
           continuation.resume(throwing: error)
         }
       }
+    }
+  }
+
+  /// After a commit, on the writer's connection: copies the WAL's remaining frames into the
+  /// database if it has grown past its limit, so that the next commit starts it over.
+  private func restartWALIfDue(_ db: GRDB.Database) {
+    guard restartDue.isSet.exchange(false, ordering: .relaxed) else { return }
+    do {
+      try db.checkpoint(.restart)
+    } catch {
+      logger.debug("WAL restart checkpoint failed", metadata: ["error": "\(error)"])
     }
   }
 
@@ -180,4 +224,10 @@ public final class SQLiteDatabase: SQLDatabase {
       logger.debug("rollback failed", metadata: ["error": "\(error)"])
     }
   }
+}
+
+/// Whether the writer should start the WAL over after its next commit; shared with the
+/// checkpointing task.
+private final class RestartFlag: Sendable {
+  let isSet = Atomic(false)
 }
