@@ -77,12 +77,21 @@ public final class Journal: Sendable {
       try await database.execute(
         "INSERT INTO bus_settings (name, value) VALUES ('partitions', ?)", [.text(String(partitions))])
     }
+    // A head is its partition's last stored offset, or what retention recorded when it emptied it.
     var heads = [Int64](repeating: 0, count: partitions)
     for row in try await database.query("SELECT partition_no, head FROM bus_partitions", []) {
       if case .integer(let partition) = row["partition_no"], case .integer(let head) = row["head"],
         Int(partition) < partitions
       {
         heads[Int(partition)] = head
+      }
+    }
+    for partition in 0..<partitions {
+      let last = try await database.query(
+        "SELECT last_offset FROM bus_segments WHERE partition_no = ? ORDER BY first_offset DESC LIMIT 1",
+        [.integer(Int64(partition))])
+      if case .integer(let offset)? = last.first?["last_offset"] {
+        heads[partition] = max(heads[partition], offset)
       }
     }
     self.database = database
@@ -238,7 +247,6 @@ public final class Journal: Sendable {
       segments[partition][segments[partition].count - 1].segment.append(entry)
     }
     guard !identities.isEmpty else { return plan }
-    let changed = plan.heads.indices.filter { plan.heads[$0] != startHeads[$0] }
     plan.batches = [
       SQLBatch(
         """
@@ -246,11 +254,6 @@ public final class Journal: Sendable {
         ON CONFLICT DO NOTHING
         """, identities, expectedChanges: identities.count),
       segmentInsert(segments.flatMap { $0 }),
-      SQLBatch(
-        """
-        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head
-        """, changed.map { [.integer(Int64($0)), .integer(plan.heads[$0])] }),
     ]
     return plan
   }
@@ -396,54 +399,99 @@ public final class Journal: Sendable {
     var removed = 0
     if let cutoff {
       let millis = Int64(cutoff.timeIntervalSince1970 * 1000)
-      for _ in 0..<100_000 {
-        let deleted = try await deleteOldestSegments(where: "stored_at < ?", [.integer(millis)])
-        removed += deleted
-        if deleted == 0 { break }
+      for partition in 0..<partitioner.count {
+        // A partition's segments are stored in offset order, so its expired ones come first.
+        for _ in 0..<100_000 {
+          let oldest = try await oldestSegments(partition: partition, limit: 64)
+          let expired = Array(oldest.prefix { $0.storedAt < millis })
+          guard !expired.isEmpty else { break }
+          removed += try await delete(expired)
+          guard expired.count == oldest.count else { break }
+        }
       }
     }
     if let maxBytes {
-      for _ in 0..<100_000 {
-        let (_, bytes) = try await size()
-        guard bytes > maxBytes else { break }
-        let deleted = try await deleteOldestSegments(where: "1 = 1", [], limit: 1)
-        removed += deleted
-        if deleted == 0 { break }
+      var bytes = try await size().bytes
+      for _ in 0..<100_000 where bytes > maxBytes {
+        // The oldest segments of all: each partition's oldest ones, merged by age.
+        var candidates: [StoredSegment] = []
+        for partition in 0..<partitioner.count {
+          candidates += try await oldestSegments(partition: partition, limit: 64)
+        }
+        candidates.sort {
+          ($0.storedAt, $0.partition, $0.firstOffset) < ($1.storedAt, $1.partition, $1.firstOffset)
+        }
+        var chosen: [StoredSegment] = []
+        for segment in candidates where bytes > maxBytes && chosen.count < 64 {
+          chosen.append(segment)
+          bytes -= segment.bytes
+        }
+        guard !chosen.isEmpty else { break }
+        removed += try await delete(chosen)
       }
     }
     return removed
   }
 
-  /// Deletes up to `limit` of the oldest segments matching `condition`, and their events'
-  /// identities, in one transaction; returns how many events they held.
-  private func deleteOldestSegments(where condition: String, _ bindings: [SQLValue], limit: Int = 64)
-    async throws -> Int
-  {
-    try await database.transaction { transaction in
-      let rows = try await transaction.query(
+  /// What retention needs to know of a stored segment.
+  private struct StoredSegment: Sendable {
+    let partition: Int
+    let firstOffset: Int64
+    let lastOffset: Int64
+    let storedAt: Int64
+    let events: Int
+    let bytes: Int64
+    /// The identities of its events.
+    let identities: [[SQLValue]]
+  }
+
+  /// The oldest `limit` segments of `partition`, in offset order.
+  private func oldestSegments(partition: Int, limit: Int) async throws -> [StoredSegment] {
+    let rows = try await database.query(
+      """
+      SELECT first_offset, last_offset, stored_at, event_count, byte_count, directory FROM bus_segments
+      WHERE partition_no = ? ORDER BY first_offset LIMIT \(limit)
+      """, [.integer(Int64(partition))])
+    return try rows.map { row in
+      guard case .integer(let first) = row["first_offset"], case .integer(let last) = row["last_offset"],
+        case .integer(let storedAt) = row["stored_at"],
+        case .integer(let count) = row["event_count"], case .integer(let bytes) = row["byte_count"],
+        case .blob(let directory) = row["directory"],
+        let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
+      else { throw ProtocolError(field: "journal", reason: "damaged segment in partition \(partition)") }
+      return StoredSegment(
+        partition: partition, firstOffset: first, lastOffset: last, storedAt: storedAt, events: Int(count),
+        bytes: bytes,
+        identities: records.map { [.text($0.id), .text($0.source)] })
+    }
+  }
+
+  /// Deletes `segments` and their events' identities in one transaction, first recording the
+  /// heads of their partitions (which their last segment may be taking with it); returns how
+  /// many events they held.
+  private func delete(_ segments: [StoredSegment]) async throws -> Int {
+    // The in-memory head, unless an append has committed and not yet moved it.
+    var heads: [Int: Int64] = [:]
+    let current = currentHeads
+    for segment in segments {
+      heads[segment.partition] = max(
+        heads[segment.partition] ?? current[segment.partition], segment.lastOffset)
+    }
+    let recorded = heads.sorted { $0.key < $1.key }.map {
+      [SQLValue.integer(Int64($0.key)), .integer($0.value)]
+    }
+    return try await database.transaction { transaction in
+      try await transaction.executeBatch(
         """
-        SELECT partition_no, first_offset, event_count, directory, byte_count FROM bus_segments
-        WHERE \(condition) ORDER BY stored_at, partition_no, first_offset LIMIT \(limit)
-        """, bindings)
-      var segments: [[SQLValue]] = []
-      var identities: [[SQLValue]] = []
-      var events = 0
-      for row in rows {
-        guard case .integer(let partition) = row["partition_no"],
-          case .integer(let first) = row["first_offset"],
-          case .integer(let count) = row["event_count"], case .blob(let directory) = row["directory"],
-          case .integer(let bytes) = row["byte_count"],
-          let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
-        else { throw ProtocolError(field: "journal", reason: "damaged segment") }
-        segments.append([.integer(partition), .integer(first)])
-        identities += records.map { [.text($0.id), .text($0.source)] }
-        events += Int(count)
-      }
+        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
+        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
+        """, recorded)
       try await transaction.executeBatch(
-        "DELETE FROM bus_identities WHERE event_id = ? AND source = ?", identities)
+        "DELETE FROM bus_identities WHERE event_id = ? AND source = ?", segments.flatMap(\.identities))
       try await transaction.executeBatch(
-        "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?", segments)
-      return events
+        "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
+        segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
+      return segments.reduce(0) { $0 + $1.events }
     }
   }
 

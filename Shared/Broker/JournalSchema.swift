@@ -104,5 +104,10 @@ enum JournalSchema {
         );
         """
     ),
+    // Appends stop writing the heads (`bus_partitions` now holds only those that retention could
+    // not otherwise tell: a partition's head is the last segment's last offset, or this if greater),
+    // and retention walks each partition's segments by offset instead of an index on their age:
+    // two fewer B-tree pages written per commit.
+    Migration(id: "bus-journal-3-lean-commits", sql: "DROP INDEX bus_segments_age;"),
   ]
 }

@@ -64,6 +64,8 @@ import Testing
       _ = try await journal.append(Self.entries(BusTestSupport.events(source: "/old", count: 50)))
       #expect(try await journal.prune(storedBefore: Date().addingTimeInterval(-3600), maxBytes: nil) == 0)
       #expect(try await journal.prune(storedBefore: Date().addingTimeInterval(1), maxBytes: nil) == 50)
+      // The partition is empty: its head is what retention recorded, and survives reopening.
+      #expect(try await Journal(database: database, partitions: 1).currentHeads == [50])
       _ = try await journal.append(Self.entries(BusTestSupport.events(source: "/new", count: 3_000)))
       let (_, bytes) = try await journal.size()
       let removed = try await journal.prune(storedBefore: nil, maxBytes: bytes / 2)
