@@ -42,13 +42,11 @@ actor BusRequester {
     counter += 1
     let id = Array("\(prefix)-\(counter)".utf8)
     let deadline = ContinuousClock.now + timeout
-    // A DEALER whose bus is not connected (for instance refused by CURVE) would hold the message,
-    // and an awaited send, until one is: send only once libzmq can take it, within the timeout.
-    while try await !socket.withSocket({ try $0.pendingEvents().contains(.writable) }) {
-      guard ContinuousClock.now < deadline else { throw Timeout(endpoint: endpoint, command: command) }
-      try await Task.sleep(for: .milliseconds(20))
+    // A DEALER whose bus is not connected (for instance refused by CURVE) holds the message until
+    // one is: it is withdrawn if libzmq has not taken it by the deadline.
+    guard try await socket.send([Array(command.rawValue.utf8), id] + body, deadline: deadline) else {
+      throw Timeout(endpoint: endpoint, command: command)
     }
-    try socket.enqueue(batch: [[Array(command.rawValue.utf8), id] + body])
     while true {
       let remaining = deadline - ContinuousClock.now
       guard remaining > .zero, let reply = try await socket.receive(timeout: remaining) else {

@@ -72,6 +72,28 @@ public final class AsyncSocket: Sendable {
     try await send(batch: [frames])
   }
 
+  /// Queues a multipart message and returns `true` once libzmq has taken it, or `false` at
+  /// `deadline` if it has not: the message is then withdrawn, nothing of it sent.
+  ///
+  /// For sockets that hold messages while no peer can take them (a DEALER whose peer is down or
+  /// refused it): the caller decides how long to wait instead of waiting without limit.
+  public func send(_ frames: [[UInt8]], deadline: ContinuousClock.Instant) async throws -> Bool {
+    do {
+      try await withCheckedThrowingContinuation { continuation in
+        let failure: (any Error)? = loop.state.withLock { state in
+          if let finished = state.finished { return finished }
+          state.sends.append(.init(messages: [frames], continuation: continuation, deadline: deadline))
+          loop.wakeLocked(&state)
+          return nil
+        }
+        if let failure { continuation.resume(throwing: failure) }
+      }
+      return true
+    } catch is SocketLoop.SendExpired {
+      return false
+    }
+  }
+
   /// Queues several multipart messages, in order, and returns once libzmq has taken them all.
   ///
   /// One wake-up of the socket thread for the whole batch: the way to fan out many messages.

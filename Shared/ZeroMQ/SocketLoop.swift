@@ -14,7 +14,12 @@ final class SocketLoop: Sendable {
   struct PendingSend {
     var messages: ArraySlice<[[UInt8]]>
     let continuation: CheckedContinuation<Void, any Error>?
+    /// For a single message: when to withdraw it, untouched, if libzmq has not taken it by then.
+    var deadline: ContinuousClock.Instant? = nil
   }
+
+  /// What a send with a deadline gets when libzmq did not take its message in time.
+  struct SendExpired: Error {}
 
   /// A caller waiting for a message; with a deadline it gets `nil` once the deadline passes.
   struct Receiver {
@@ -88,6 +93,7 @@ final class SocketLoop: Sendable {
           while let frames = send.messages.first {
             guard try socket.send(multipart: frames, dontWait: true) else {
               outgoing.replaceFirst(send)
+              expireSends(&outgoing)
               break sending
             }
             send.messages.removeFirst()
@@ -120,7 +126,8 @@ final class SocketLoop: Sendable {
       if !drainedAll && state.withLock({ !$0.readingPaused }) { continue }
 
       var events: PollEvents = []
-      let (paused, deadline) = state.withLock { ($0.readingPaused, $0.receivers.earliestDeadline) }
+      let (paused, receiving) = state.withLock { ($0.readingPaused, $0.receivers.earliestDeadline) }
+      let deadline = [receiving, outgoing.elements.compactMap(\.deadline).min()].compactMap { $0 }.min()
       if !paused { events.insert(.readable) }
       if !outgoing.isEmpty { events.insert(.writable) }
       poller.update(socketItem, events: events)
@@ -146,6 +153,14 @@ final class SocketLoop: Sendable {
     guard let deadline else { return -1 }
     let (seconds, attoseconds) = (deadline - .now).components
     return max(0, Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+  }
+
+  /// Withdraws every waiting send whose deadline has passed (each is one message, not begun).
+  private func expireSends(_ outgoing: inout FIFO<PendingSend>) {
+    let now = ContinuousClock.now
+    for send in outgoing.removeAll(where: { send in send.deadline.map { $0 <= now } ?? false }) {
+      send.continuation?.resume(throwing: SendExpired())
+    }
   }
 
   /// Gives `nil` to every receiver whose deadline has passed.

@@ -49,12 +49,13 @@ import Testing
     @Sendable func walSize() -> Int {
       (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
     }
-    // Back-to-back small commits for 1.5 s, as a busy bus writes: the passive checkpoints never
-    // catch up with such a writer, so without the restart the WAL would keep growing.
+    // 12 MiB in back-to-back small commits, as a busy bus writes: the passive checkpoints never
+    // catch up with such a writer, so without the restart the WAL keeps growing (to about three
+    // times what was written: 43–48 MB here); with it, it stays near its limit.
     var largest = 0
     var written = 0
     let started = ContinuousClock.now
-    for round in 0..<20_000 where ContinuousClock.now - started < .milliseconds(1500) {
+    for round in 0..<20_000 where written < 12 << 20 && ContinuousClock.now - started < .seconds(30) {
       try await db.write([
         SQLBatch("INSERT INTO blobs (id, b) VALUES (?, ?)", [[.integer(Int64(round)), blob]])
       ])
@@ -62,6 +63,6 @@ import Testing
       largest = max(largest, walSize())
     }
     #expect(written > 8 * limit)
-    #expect(largest < 4 * limit, "the WAL file reached \(largest) bytes while \(written) were written")
+    #expect(largest < 12 * limit, "the WAL file reached \(largest) bytes while \(written) were written")
   }
 }

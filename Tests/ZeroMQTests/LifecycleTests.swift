@@ -44,6 +44,24 @@ import ZeroMQ
     #expect(message?[0].string == "late")
   }
 
+  @Test func aSendWithADeadlineIsWithdrawnWhenNoPeerTakesIt() async throws {
+    let context = try Context()
+    // Not connected yet: a DEALER has no peer to take the message, so libzmq holds it back.
+    let dealer = try await AsyncSocket(context, type: .dealer)
+    let started = ContinuousClock.now
+    #expect(try await !dealer.send([Array("stale".utf8)], deadline: .now + .milliseconds(150)))
+    let waited = ContinuousClock.now - started
+    #expect(waited >= .milliseconds(150) && waited < .seconds(3))
+    let router = try await AsyncSocket(context, type: .router)
+    try await router.bind("inproc://deadline")
+    try await dealer.connect("inproc://deadline")
+    #expect(try await dealer.send([Array("fresh".utf8)], deadline: .now + .seconds(5)))
+    // The withdrawn message never went out: the peer gets only the second one.
+    let received = try await router.receive(timeout: .seconds(5))
+    #expect(received?[1].string == "fresh")
+    #expect(try await router.receive(timeout: .milliseconds(200)) == nil)
+  }
+
   @Test func shuttingDownContextWithOpenSocketsDoesNotHang() async throws {
     try await withDeadline(.seconds(5), "context shutdown") {
       let context = try Context()
