@@ -202,13 +202,15 @@ extension Broker {
     var fanOut: [[[UInt8]]] = []
     fanOut.reserveCapacity(appended.count)
     var requests = batch.requests
-    for ((slot, entry), result) in zip(zip(batch.slots, batch.entries), appended) {
+    // By index, not by element: copying an entry would retain its five buffers.
+    for index in appended.indices {
+      let (slot, result) = (batch.slots[index], appended[index])
       requests[slot.request].outcomes[slot.index] = PublishOutcome(
         status: result.status, position: result.position)
       guard result.status == .stored else { continue }
       var topic = topicPrefixes[result.position.partition]
-      topic.append(contentsOf: entry.type.utf8)
-      fanOut.append([topic, result.position.wire, entry.body])
+      topic.append(contentsOf: batch.entries[index].type.utf8)
+      fanOut.append([topic, result.position.wire, batch.entries[index].body])
     }
     let replies = requests.map { request in
       [request.routingId, Array(Command.ack.rawValue.utf8), request.requestId]

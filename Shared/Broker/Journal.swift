@@ -226,25 +226,27 @@ public final class Journal: Sendable {
     identities.reserveCapacity(entries.count)
     plan.outcomes.reserveCapacity(entries.count)
     var segments: [[PendingSegment]] = Array(repeating: [], count: startHeads.count)
-    for entry in entries {
-      let identity = Identity(source: entry.source, id: entry.id)
-      if let position = known?[identity] {
+    // By index, not `for entry in entries`: copying an entry would retain its five buffers.
+    for index in entries.indices {
+      let identity = known == nil ? nil : Identity(source: entries[index].source, id: entries[index].id)
+      if let identity, let position = known?[identity] {
         plan.outcomes.append(Appended(status: .duplicate, position: position))
         continue
       }
-      let partition = partitioner.partition(forKey: entry.partitionKey)
+      let partition = partitioner.partition(forKey: entries[index].partitionKey)
       plan.heads[partition] += 1
       let position = EventPosition(partition: partition, offset: plan.heads[partition])
-      known?[identity] = position
+      if let identity { known?[identity] = position }
       plan.outcomes.append(Appended(status: .stored, position: position))
       identities.append([
-        .text(entry.id), .text(entry.source), .integer(Int64(partition)), .integer(position.offset),
+        .text(entries[index].id), .text(entries[index].source), .integer(Int64(partition)),
+        .integer(position.offset),
       ])
-      if segments[partition].last?.segment.fits(entry) != true {
+      if segments[partition].last?.segment.fits(entries[index]) != true {
         segments[partition].append(
           PendingSegment(partition: partition, firstOffset: position.offset, storedAt: now))
       }
-      segments[partition][segments[partition].count - 1].segment.append(entry)
+      segments[partition][segments[partition].count - 1].segment.append(entries[index])
     }
     guard !identities.isEmpty else { return plan }
     plan.batches = [

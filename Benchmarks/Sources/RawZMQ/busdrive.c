@@ -270,8 +270,8 @@ static void bd_close(bd_run_t *r) {
 /// Sockets, templates and subscriber threads. On failure everything is released and NULL returned.
 static bd_run_t *bd_open(const char *ingest, const char *live, int subscribers, size_t event_size, const char *tag,
                          long count, const int64_t *sent, int64_t *deliver, char *error, size_t error_size) {
-  if (!ingest || !live || subscribers < 1 || subscribers > BD_MAX_SUBSCRIBERS) {
-    bd_fail(error, error_size, "bad arguments: endpoints and 1 … %d subscribers needed", BD_MAX_SUBSCRIBERS);
+  if (!ingest || !live || subscribers < 0 || subscribers > BD_MAX_SUBSCRIBERS) {
+    bd_fail(error, error_size, "bad arguments: endpoints and 0 … %d subscribers needed", BD_MAX_SUBSCRIBERS);
     return NULL;
   }
   if (!bd_tag_ok(tag)) {
@@ -674,7 +674,8 @@ int bus_drive_throughput(const char *ingest_endpoint, const char *live_endpoint,
   int64_t last_receipt = 0;
   if (bd_await_deliveries(r, result->events, &last_receipt, error, error_size) != 0) goto done;
   result->ack_seconds = (double)(last_ack - start) * 1e-9;
-  result->deliver_seconds = (double)(last_receipt - start) * 1e-9;
+  // Without subscribers nothing is delivered: the run measures acknowledged publishing alone.
+  result->deliver_seconds = r->subscribers > 0 ? (double)(last_receipt - start) * 1e-9 : 0;
   result->acked_per_sec = result->ack_seconds > 0 ? (double)result->events / result->ack_seconds : 0;
   result->delivered_per_sec = result->deliver_seconds > 0 ? (double)result->events / result->deliver_seconds : 0;
   bd_observations(r, result);

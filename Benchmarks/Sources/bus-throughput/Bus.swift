@@ -16,13 +16,15 @@ final class BusProcess: @unchecked Sendable {
   init(binary: String, transport: String) throws {
     guard FileManager.default.isExecutableFile(atPath: binary) else {
       throw BenchmarkFailure(
-        "no passerelle-bus at \(binary): cd .. && swift build -c release --product passerelle-bus --scratch-path .build-release")
+        "no passerelle-bus at \(binary): cd .. && swift build -c release --product passerelle-bus --scratch-path .build-release"
+      )
     }
     directory = try makeTemporaryDirectory("passerelle-bench-bus")
     if transport == "tcp" {
       let ports = try freePorts(3)
       endpoints = BusEndpoints(
-        ingest: "tcp://127.0.0.1:\(ports[0])", live: "tcp://127.0.0.1:\(ports[1])", query: "tcp://127.0.0.1:\(ports[2])")
+        ingest: "tcp://127.0.0.1:\(ports[0])", live: "tcp://127.0.0.1:\(ports[1])",
+        query: "tcp://127.0.0.1:\(ports[2])")
     } else {
       endpoints = BusEndpoints(
         ingest: "ipc://\(directory)/ingest.sock", live: "ipc://\(directory)/live.sock",
@@ -227,7 +229,8 @@ func cDriverLatency(
 /// Max throughput: `publishers` clients (each as one `BusClient`), each publishing `batch` events per request and awaiting
 /// the ACK, for `seconds`; then waits until every subscriber has every event.
 func busThroughput(
-  _ endpoints: BusEndpoints, subscribers: LiveSubscribers, publishers: Int, batch: Int, seconds: Double, tag: String
+  _ endpoints: BusEndpoints, subscribers: LiveSubscribers, publishers: Int, batch: Int, seconds: Double,
+  tag: String
 ) async throws -> BusThroughput {
   let template = try EventTemplate(prefix: tag, size: 500)
   let prefix = Array(tag.utf8)
@@ -296,7 +299,9 @@ func busThroughput(
     }
     group.cancelAll()
     let counts = progress.map { $0.received.load(ordering: .relaxed) }
-    guard counts.allSatisfy({ $0 == total }) else { throw BenchmarkFailure("delivered \(counts), expected \(total)") }
+    guard counts.allSatisfy({ $0 == total }) else {
+      throw BenchmarkFailure("delivered \(counts), expected \(total)")
+    }
     let lastDelivery = progress.map { $0.lastReceive.load(ordering: .relaxed) }.max() ?? lastAck
     return BusThroughput(
       acked: Double(total) / (Double(lastAck - start) / 1e9),
@@ -309,7 +314,8 @@ func busThroughput(
 /// Latencies are from the publish start (the call to `publish`); `late` counts events whose
 /// publish started more than 1 ms after they were due (the driver falling behind the rate).
 func busLatency(
-  _ endpoints: BusEndpoints, subscribers: LiveSubscribers, rate: Double, seconds: Double, workers: Int, tag: String
+  _ endpoints: BusEndpoints, subscribers: LiveSubscribers, rate: Double, seconds: Double, workers: Int,
+  tag: String
 ) async throws -> BusLatency {
   let template = try EventTemplate(prefix: tag, size: 500)
   let prefix = Array(tag.utf8)
@@ -337,7 +343,8 @@ func busLatency(
             let message = try await socket.receive()
             guard message.count == 3 else { continue }
             let now = nowNanos()
-            if let index = message[2].withUnsafeBytes({ eventIndex($0, prefix: prefix) }), index < count, table[index] == 0
+            if let index = message[2].withUnsafeBytes({ eventIndex($0, prefix: prefix) }), index < count,
+              table[index] == 0
             {
               table[index] = now
               got += 1
@@ -351,7 +358,9 @@ func busLatency(
             try await sleep(untilNanos: due(index))
             starts[index] = nowNanos()
             let outcomes = try await client.publish([template.body(index)], timeout: .seconds(30))
-            guard outcomes.first?.status == .stored else { throw BenchmarkFailure("publish outcome \(outcomes)") }
+            guard outcomes.first?.status == .stored else {
+              throw BenchmarkFailure("publish outcome \(outcomes)")
+            }
             acks[index] = nowNanos()
           }
         }

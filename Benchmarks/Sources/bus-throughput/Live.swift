@@ -28,7 +28,9 @@ func liveFanOutThroughput(
   let bound = try await live.bind(endpoint)
 
   var error = [CChar](repeating: 0, count: 256)
-  guard let started = raw_fanout_subscribers_start(bound, size, count, Int32(subscribers), nil, &error, error.count)
+  guard
+    let started = raw_fanout_subscribers_start(
+      bound, size, count, Int32(subscribers), nil, &error, error.count)
   else { throw BenchmarkFailure("live path: " + cString(error)) }
   var receiving: OpaquePointer? = started
   defer { if let receiving { raw_fanout_subscribers_cancel(receiving) } }
@@ -36,7 +38,9 @@ func liveFanOutThroughput(
   // Slow joiner: one-byte probes (single frames, which the subscribers skip) until every SUB has received one.
   let handshakeDeadline = nowNanos() + 5_000_000_000
   while raw_fanout_subscribers_joined(started) < subscribers {
-    guard nowNanos() < handshakeDeadline else { throw BenchmarkFailure("live path: subscription never took on \(bound)") }
+    guard nowNanos() < handshakeDeadline else {
+      throw BenchmarkFailure("live path: subscription never took on \(bound)")
+    }
     try live.enqueue(batch: [[[0]]])
     try await Task.sleep(nanoseconds: 1_000_000)
   }

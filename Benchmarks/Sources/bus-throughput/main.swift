@@ -158,7 +158,8 @@ func runZMQ(run: Int, subscribers: Int) throws {
     defer { if let path { unlink(path) } }
     let count = Int(rate * seconds)
     var latencies = [Int64](repeating: -1, count: count * subscribers)
-    let status = raw_fanout_latency(endpoint, 500, count, rate, Int32(subscribers), &latencies, &error, error.count)
+    let status = raw_fanout_latency(
+      endpoint, 500, count, rate, Int32(subscribers), &latencies, &error, error.count)
     guard status == 0 else { throw failure() }
     let deliver = Percentiles(nanoseconds: latencies)
     record("zmq.lat.\(subscribers).deliver", deliver)
@@ -185,7 +186,8 @@ func runBaseline(_ system: String, run: Int, subscribers: Int) async throws {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
   process.arguments = [
-    python, baselines, system, "--subscribers", "\(subscribers)", "--rate", "\(rate)", "--seconds", "\(seconds)",
+    python, baselines, system, "--subscribers", "\(subscribers)", "--rate", "\(rate)", "--seconds",
+    "\(seconds)",
   ]
   let output = Pipe()
   process.standardOutput = output
@@ -204,12 +206,16 @@ func runBaseline(_ system: String, run: Int, subscribers: Int) async throws {
   let text = String(decoding: data, as: UTF8.self)
   guard process.terminationStatus == 0, let line = text.split(separator: "\n").last,
     let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-  else { throw BenchmarkFailure("\(system) baseline failed (status \(process.terminationStatus)): \(text.suffix(500))") }
+  else {
+    throw BenchmarkFailure(
+      "\(system) baseline failed (status \(process.terminationStatus)): \(text.suffix(500))")
+  }
   func number(_ value: Any?) -> Double { (value as? NSNumber)?.doubleValue ?? .nan }
   func percentiles(_ name: String) -> Percentiles {
     let object = json[name] as? [String: Any] ?? [:]
     return Percentiles(
-      p50: number(object["p50"]), p99: number(object["p99"]), p999: number(object["p999"]), max: number(object["max"]))
+      p50: number(object["p50"]), p99: number(object["p99"]), p999: number(object["p999"]),
+      max: number(object["max"]))
   }
   let key = "\(system).\(subscribers)"
   record("\(system).thr.\(subscribers)", number(json["throughput"]))
@@ -222,6 +228,21 @@ func runBaseline(_ system: String, run: Int, subscribers: Int) async throws {
   log("run \(run) \(key): \(line)")
 }
 
+/// The C driver without subscribers, at the grid's largest configuration, on a fresh bus: acknowledged publishing
+/// alone, the work `redis-benchmark`'s XADD rows measure (they have no consumers either).
+func runBusCWithoutSubscribers(run: Int) async throws {
+  let bus = try await BusProcess.started(binary: busBinary, transport: transport)
+  defer { bus.shutdown() }
+  let (publishers, batch) = (publisherCounts.max() ?? 32, batches.max() ?? 100)
+  let result = try cDriverThroughput(
+    bus.endpoints, subscribers: 0, inFlight: publishers, batch: batch, seconds: throughputSeconds,
+    tag: nextTag())
+  record("bus.c.thr0.acked", result.acked)
+  log(
+    "run \(run) bus (C driver) no subscriber P=\(publishers) B=\(batch): \(thousands(result.acked)) acked/s "
+      + "(\(result.events) events; \(result.notes))")
+}
+
 // MARK: - Main
 
 let began = Date()
@@ -229,6 +250,7 @@ for run in 1...runs {
   for subscribers in subscriberCounts {
     do {
       if busC { try await runBusC(run: run, subscribers: subscribers) }
+      if busC && subscribers == subscriberCounts.first { try await runBusCWithoutSubscribers(run: run) }
       if busSwift { try await runBusSwift(run: run, subscribers: subscribers) }
       if systems.contains("zmq") { try runZMQ(run: run, subscribers: subscribers) }
       if systems.contains("live") { try await runLive(run: run, subscribers: subscribers) }
@@ -273,12 +295,21 @@ if busC {
     }
   }
 }
+if busC {
+  var row =
+    "| passerelle-bus (C driver), no subscriber | \(publisherCounts.max() ?? 32) in flight × batch \(batches.max() ?? 100) |"
+  for _ in subscriberCounts { row += " \(thousands(med("bus.c.thr0.acked"))) | — |" }
+  print(row)
+}
 if busSwift {
   let configuration = "\(swiftPublishers) × \(swiftBatch) (\(swiftPublishers) clients, 1 in flight each)"
   throughputRow("passerelle-bus (Swift BusClient)", configuration) { "bus.swift.thr.\($0)" }
 }
 if systems.contains("redis") {
-  for (label, key) in [("50 clients, pipeline 16 (redis-benchmark)", "redis.thr"), ("50 clients, no pipeline (redis-benchmark)", "redis.thr1")] {
+  for (label, key) in [
+    ("50 clients, pipeline 16 (redis-benchmark)", "redis.thr"),
+    ("50 clients, no pipeline (redis-benchmark)", "redis.thr1"),
+  ] {
     var row = "| Redis Streams, appendfsync always | \(label) |"
     for subscribers in subscriberCounts { row += " \(thousands(med("\(key).\(subscribers)"))) | — |" }
     print(row)
@@ -306,7 +337,9 @@ if systems.contains("live") {
 
 let liveOn = systems.contains("live")
 if busC || liveOn {
-  print("\nRatios (medians of the same run" + (busC ? "; the best C-driver configuration by acked/s" : "") + "):\n")
+  print(
+    "\nRatios (medians of the same run" + (busC ? "; the best C-driver configuration by acked/s" : "")
+      + "):\n")
   var header = "| S |"
   var rule = "|---:|"
   if busC {
@@ -345,8 +378,20 @@ if busC || liveOn {
   }
 }
 
-print("\nLatency at \(Int(rate)) events/s for \(Int(seconds)) s, ms (publish start → ACK; publish start → received by each subscriber):\n")
-print("| system | S | ack p50 | ack p99 | ack p99.9 | deliver p50 | deliver p99 | deliver p99.9 | deliver max | started >1 ms late |")
+if busC && systems.contains("redis") {
+  let alone = med("bus.c.thr0.acked")
+  print(
+    "\nWithout subscribers or consumers (acknowledged publishing alone): bus \(thousands(alone)) acked/s ÷ Redis "
+      + subscriberCounts.map { "\(ratio(alone / med("redis.thr.\($0)"))) (Redis run of S=\($0))" }.joined(
+        separator: ", "))
+}
+
+print(
+  "\nLatency at \(Int(rate)) events/s for \(Int(seconds)) s, ms (publish start → ACK; publish start → received by each subscriber):\n"
+)
+print(
+  "| system | S | ack p50 | ack p99 | ack p99.9 | deliver p50 | deliver p99 | deliver p99.9 | deliver max | started >1 ms late |"
+)
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (system, name, shown) in [
   ("bus.c", "passerelle-bus (C driver)", busC),
@@ -357,7 +402,10 @@ for (system, name, shown) in [
 ] where shown {
   for subscribers in subscriberCounts {
     let key = "\(system).lat.\(subscribers)"
-    let ack = system == "zmq" ? "— | — | —" : "\(ms(med(key + ".ack.p50"))) | \(ms(med(key + ".ack.p99"))) | \(ms(med(key + ".ack.p999")))"
+    let ack =
+      system == "zmq"
+      ? "— | — | —"
+      : "\(ms(med(key + ".ack.p50"))) | \(ms(med(key + ".ack.p99"))) | \(ms(med(key + ".ack.p999")))"
     let late = system == "zmq" ? "—" : "\(Int(med(key + ".late")))"
     print(
       "| \(name) | \(subscribers) | \(ack) | \(ms(med(key + ".deliver.p50"))) | \(ms(med(key + ".deliver.p99"))) | "
