@@ -64,6 +64,19 @@ import Testing
     }
   }
 
+  @Test func timersHaveSubMillisecondBuckets() async throws {
+    let timer = Metrics.Timer(
+      label: "passerelle_test_commit_seconds", factory: Runtime.metricsFactory(registry: self.registry))
+    timer.recordNanoseconds(300_000)
+    try await self.runtime.makeApplication().test(.router) { client in
+      try await client.execute(uri: "/metrics", method: .get) { response in
+        let body = String(buffer: response.body)
+        #expect(body.contains(#"passerelle_test_commit_seconds_bucket{le="0.00025"} 0"#))
+        #expect(body.contains(#"passerelle_test_commit_seconds_bucket{le="0.0005"} 1"#))
+      }
+    }
+  }
+
   @Test func servicesAddTheirOwnRoutes() async throws {
     let app = self.runtime.makeApplication { router in
       router.get("customers/count") { _, _ in "42" }

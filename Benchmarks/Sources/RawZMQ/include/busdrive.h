@@ -48,7 +48,8 @@ typedef struct {
 /// Max throughput: one publisher (the calling thread, one DEALER) keeps `in_flight` (1 … 65535)
 /// PUBLISH requests of `batch` (1 … 1000) events outstanding for `seconds`, then stops sending
 /// and collects every outstanding ACK (bounded: 30 s); then waits (bounded: 30 s) until each of
-/// the `subscribers` (1 … 64) has counted exactly the acknowledged events.
+/// the `subscribers` (0 … 64; with none, nothing is delivered and only publishing is measured) has counted exactly
+/// the acknowledged events.
 /// acked/s = events / (first send → last ACK); delivered/s = events / (first send → last receipt
 /// at the slowest subscriber).
 int bus_drive_throughput(const char *ingest_endpoint, const char *live_endpoint, int subscribers, int in_flight,
