@@ -25,7 +25,8 @@ struct SQLiteTransaction: SQLTransaction, ScriptExecuting {
   }
 
   /// Runs `sql` once per row on one cached statement, values bound straight from `SQLValue`
-  /// (no `StatementArguments`, no `Data` copy of blobs), and returns the rows changed.
+  /// (no `StatementArguments`, no copy of texts and blobs: SQLite reads them in place while the
+  /// row's step runs), and returns the rows changed.
   static func run(_ sql: String, _ rows: [[SQLValue]], in db: GRDB.Database) throws -> Int {
     let statement = try db.cachedStatement(sql: sql)
     let handle = statement.sqliteStatement
@@ -36,13 +37,8 @@ struct SQLiteTransaction: SQLTransaction, ScriptExecuting {
     var changes = 0
     for row in rows {
       sqlite3_reset(handle)
-      for (index, value) in row.enumerated() {
-        let code = bind(value, at: Int32(index + 1), to: handle)
-        guard code == SQLITE_OK else { throw error(code, db, sql) }
-      }
       let before = sqlite3_total_changes64(db.sqliteConnection)
-      var code = sqlite3_step(handle)
-      while code == SQLITE_ROW { code = sqlite3_step(handle) }
+      let code = try bindAndStep(row, from: 0, handle, db, sql)
       guard code == SQLITE_DONE else { throw error(code, db, sql) }
       // Like `run(_:in:)`: a statement that changed nothing leaves `sqlite3_changes` as it was.
       if sqlite3_total_changes64(db.sqliteConnection) != before {
@@ -52,26 +48,45 @@ struct SQLiteTransaction: SQLTransaction, ScriptExecuting {
     return changes
   }
 
-  /// Binds one value with `SQLITE_TRANSIENT` (SQLite copies it before this returns).
-  private static func bind(_ value: SQLValue, at index: Int32, to handle: SQLiteStatement) -> Int32 {
-    switch value {
-    case .null: sqlite3_bind_null(handle, index)
-    case .integer(let integer): sqlite3_bind_int64(handle, index, integer)
-    case .real(let real): sqlite3_bind_double(handle, index, real)
-    case .text(let text): sqlite3_bind_text(handle, index, text, -1, transient)
+  /// Binds `row[index...]` and steps the statement to its end while texts and blobs are still in
+  /// scope: they are bound with `SQLITE_STATIC`, so SQLite reads them where they are, and must not
+  /// be read after their closure returns (the next row binds every parameter again).
+  private static func bindAndStep(
+    _ row: [SQLValue], from index: Int, _ handle: SQLiteStatement, _ db: GRDB.Database, _ sql: String
+  ) throws -> Int32 {
+    guard index < row.count else {
+      var code = sqlite3_step(handle)
+      while code == SQLITE_ROW { code = sqlite3_step(handle) }
+      return code
+    }
+    let parameter = Int32(index + 1)
+    func bound(_ code: Int32) throws -> Int32 {
+      guard code == SQLITE_OK else { throw error(code, db, sql) }
+      return try bindAndStep(row, from: index + 1, handle, db, sql)
+    }
+    switch row[index] {
+    case .null: return try bound(sqlite3_bind_null(handle, parameter))
+    case .integer(let integer): return try bound(sqlite3_bind_int64(handle, parameter, integer))
+    case .real(let real): return try bound(sqlite3_bind_double(handle, parameter, real))
+    case .text(var text):
+      return try text.withUTF8 { utf8 in
+        // A null pointer would bind NULL: an empty text is bound from a static empty C string.
+        guard let base = utf8.baseAddress else {
+          return try bound(sqlite3_bind_text(handle, parameter, "", 0, nil))
+        }
+        return try bound(
+          sqlite3_bind_text(
+            handle, parameter, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+            Int32(utf8.count), nil))
+      }
     case .blob(let bytes):
       // A null pointer would bind NULL, so an empty blob is bound as a zero-length blob.
-      bytes.isEmpty
-        ? sqlite3_bind_zeroblob(handle, index, 0)
-        : bytes.withUnsafeBytes {
-          sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient)
-        }
+      guard !bytes.isEmpty else { return try bound(sqlite3_bind_zeroblob(handle, parameter, 0)) }
+      return try bytes.withUnsafeBytes { buffer in
+        try bound(sqlite3_bind_blob(handle, parameter, buffer.baseAddress, Int32(buffer.count), nil))
+      }
     }
   }
-
-  /// SQLite's "copy the value now" destructor.
-  private static let transient = unsafeBitCast(
-    OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
   private static func error(_ code: Int32, _ db: GRDB.Database, _ sql: String) -> DatabaseError {
     DatabaseError(
