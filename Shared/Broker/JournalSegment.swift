@@ -32,12 +32,17 @@ struct JournalSegment {
 
   mutating func append(_ entry: Journal.Entry) {
     Self.appendVarint(entry.body.count, to: &directory)
-    for text in [entry.type, entry.id, entry.source] {
-      Self.appendVarint(text.utf8.count, to: &directory)
-      directory.append(contentsOf: text.utf8)
-    }
+    // One call per text, not a loop over `[type, id, source]`: that array would be allocated per event.
+    appendText(entry.type)
+    appendText(entry.id)
+    appendText(entry.source)
     bodies.append(contentsOf: entry.body)
     count += 1
+  }
+
+  private mutating func appendText(_ text: String) {
+    Self.appendVarint(text.utf8.count, to: &directory)
+    directory.append(contentsOf: text.utf8)
   }
 
   /// Reads a directory back; `nil` if it is damaged or does not match `bodyCount` bytes of bodies.
