@@ -80,13 +80,9 @@ public final class AsyncSocket: Sendable {
   public func send(_ frames: [[UInt8]], deadline: ContinuousClock.Instant) async throws -> Bool {
     do {
       try await withCheckedThrowingContinuation { continuation in
-        let failure: (any Error)? = loop.state.withLock { state in
-          if let finished = state.finished { return finished }
-          state.sends.append(.init(messages: [frames], continuation: continuation, deadline: deadline))
-          loop.wakeLocked(&state)
-          return nil
+        if let failure = queue([frames], then: continuation, deadline: deadline) {
+          continuation.resume(throwing: failure)
         }
-        if let failure { continuation.resume(throwing: failure) }
       }
       return true
     } catch is SocketLoop.SendExpired {
@@ -121,14 +117,16 @@ public final class AsyncSocket: Sendable {
     }
   }
 
-  /// Hands `messages` to the socket's thread, which resumes `continuation` once libzmq took them;
-  /// returns the error that closed the socket instead, if it is closed.
+  /// Hands `messages` to the socket's thread, which resumes `continuation` once libzmq took them
+  /// (or, past `deadline`, withdraws them and resumes it with `SendExpired`); returns the error
+  /// that closed the socket instead, if it is closed.
   private func queue(
-    _ messages: ArraySlice<[[UInt8]]>, then continuation: CheckedContinuation<Void, any Error>?
+    _ messages: ArraySlice<[[UInt8]]>, then continuation: CheckedContinuation<Void, any Error>?,
+    deadline: ContinuousClock.Instant? = nil
   ) -> (any Error)? {
     loop.state.withLock { state in
       if let finished = state.finished { return finished }
-      state.sends.append(.init(messages: messages, continuation: continuation))
+      state.sends.append(.init(messages: messages, continuation: continuation, deadline: deadline))
       loop.wakeLocked(&state)
       return nil
     }

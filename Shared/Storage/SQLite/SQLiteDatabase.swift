@@ -68,6 +68,8 @@ public final class SQLiteDatabase: SQLDatabase {
       throw StorageError(code: .connectionFailed, message: String(describing: error), url: "sqlite://\(path)")
     }
     let restartDue = self.restartDue
+    // A WAL frame is a page and its 24-byte header; the page size is fixed once the file exists.
+    let frameBytes = ((try? checkpointer.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }) ?? 4096) + 24
     // PASSIVE: copies what it can without waiting for, or blocking, the writer. While the writer
     // is busy, every 10 ms, so that little is left to copy when the WAL is started over. The task
     // holds the second connection only, so the database is released (and the task cancelled) as usual.
@@ -77,8 +79,7 @@ public final class SQLiteDatabase: SQLDatabase {
         try? await Task.sleep(for: .milliseconds(busy ? 10 : 100))
         do {
           let walBytes = try await checkpointer.writeWithoutTransaction { db in
-            let walFrames = try db.checkpoint(.passive).walFrameCount
-            return walFrames * ((try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096) + 24)
+            try db.checkpoint(.passive).walFrameCount * frameBytes
           }
           busy = walBytes >= 1 << 20
           if walBytes >= walRestartBytes { restartDue.isSet.store(true, ordering: .relaxed) }
