@@ -37,6 +37,10 @@ let package = Package(
     // Issue 4: a lean C load driver for the bus (Sources/RawZMQ/busdrive.c), as light as
     // redis-benchmark is for Redis; bus-throughput runs the same functions.
     .executableTarget(name: "bus-drive", dependencies: ["RawZMQ"], path: "Sources/bus-drive"),
+    // Issue 4: the least a durable ZeroMQ bus can do (append + fdatasync + ACK + XPUB, one C
+    // thread), the floor that `Scripts/floor.sh` measures passerelle-bus against.
+    .executableTarget(
+      name: "durable-floor", path: "Sources/durable-floor", linkerSettings: [.linkedLibrary("zmq")]),
     // The same configurations under ordo-one/benchmark: `swift package benchmark`.
     .executableTarget(
       name: "ZMQThroughput",
