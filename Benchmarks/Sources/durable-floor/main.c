@@ -44,12 +44,20 @@ static int floor_receive(void *socket, floor_request *request) {
     return 0;
   }
   request->count = 1;
-  while (zmq_msg_more(&request->frames[request->count - 1])) {
-    zmq_msg_t *frame = &request->frames[request->count < FLOOR_MAX_FRAMES ? request->count : FLOOR_MAX_FRAMES - 1];
-    if (request->count == FLOOR_MAX_FRAMES) zmq_msg_close(frame);  // too long: its last frames are dropped
-    zmq_msg_init(frame);
-    zmq_msg_recv(frame, socket, 0);
-    if (request->count < FLOOR_MAX_FRAMES) request->count++;
+  int more = zmq_msg_more(&request->frames[0]);
+  while (more) {
+    if (request->count < FLOOR_MAX_FRAMES) {
+      zmq_msg_t *frame = &request->frames[request->count++];
+      zmq_msg_init(frame);
+      zmq_msg_recv(frame, socket, 0);
+      more = zmq_msg_more(frame);
+    } else {  // too long: the frames past the limit are dropped
+      zmq_msg_t dropped;
+      zmq_msg_init(&dropped);
+      zmq_msg_recv(&dropped, socket, 0);
+      more = zmq_msg_more(&dropped);
+      zmq_msg_close(&dropped);
+    }
   }
   return 1;
 }
@@ -74,10 +82,13 @@ int main(int argc, char **argv) {
   zmq_pollitem_t items[] = {{ingest, 0, ZMQ_POLLIN, 0}, {live, 0, ZMQ_POLLIN, 0}};
   for (;;) {
     if (zmq_poll(items, 2, -1) < 0) return 1;
-    zmq_msg_t subscription;  // subscriptions arrive on the XPUB; nothing to do with them
-    zmq_msg_init(&subscription);
-    while (zmq_msg_recv(&subscription, live, ZMQ_DONTWAIT) >= 0) zmq_msg_close(&subscription), zmq_msg_init(&subscription);
-    zmq_msg_close(&subscription);
+    for (;;) {  // subscriptions arrive on the XPUB; nothing to do with them but read them
+      zmq_msg_t subscription;
+      zmq_msg_init(&subscription);
+      int received = zmq_msg_recv(&subscription, live, ZMQ_DONTWAIT);
+      zmq_msg_close(&subscription);
+      if (received < 0) break;
+    }
     int taken = 0;
     while (taken < FLOOR_MAX_REQUESTS && floor_receive(ingest, &requests[taken])) taken++;
     if (taken == 0) continue;
