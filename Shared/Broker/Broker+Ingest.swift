@@ -176,16 +176,15 @@ extension Broker {
       routingId: message[0].bytes, requestId: message[2].bytes,
       outcomes: Array(repeating: nil, count: message.count - 3))
     for index in 3..<message.count {
-      let body = message[index].bytes
       do {
-        let event = try CloudEvent.decodeEnvelope(body)
+        let event = try CloudEvent.decodeEnvelope(message[index])
         if event.type.hasPrefix("~") {
           metrics.rejected(field: "type")
           request.outcomes[index - 3] = PublishOutcome(
             rejectedField: "type", reason: "types starting with \"~\" are reserved for the bus")
           continue
         }
-        batch.entries.append(Journal.Entry(event: event, body: body))
+        batch.entries.append(Journal.Entry(event: event, body: message[index].bytes))
         batch.slots.append((batch.requests.count, index - 3))
       } catch {
         metrics.rejected(field: error.field)

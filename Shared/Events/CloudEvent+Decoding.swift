@@ -7,18 +7,41 @@ extension CloudEvent {
   /// Errors name the field: `"$"` for malformed JSON, `"specversion"`, `"id"`, `"time"`, … for the
   /// envelope. `data` is kept as JSON; decode it with `payload(as:)`.
   public static func decode(_ bytes: some Collection<UInt8>) throws(EventDecodingError) -> CloudEvent {
-    try CloudEvent(validating: JSONValue.parse(bytes))
+    // The closures of the standard library rethrow untyped errors: carry the typed one out in a Result.
+    let decoded = bytes.withContiguousStorageIfAvailable { buffer in
+      Result { () throws(EventDecodingError) in try decode(buffer, skippingData: false) }
+    }
+    return try
+      (decoded
+      ?? Array(bytes).withUnsafeBufferPointer { buffer in
+        Result { () throws(EventDecodingError) in try decode(buffer, skippingData: false) }
+      }).get()
   }
 
   /// Decodes and validates the envelope only, for the bus: `data` is checked to be well-formed
   /// JSON but not built (the result's ``data`` is `.null`; the bus stores the original bytes).
   ///
   /// Errors are those of ``decode(_:)``, except that duplicate names inside `data` are not checked.
-  public static func decodeEnvelope(_ bytes: [UInt8]) throws(EventDecodingError) -> CloudEvent {
-    let json = try bytes.withUnsafeBufferPointer { buffer throws(EventDecodingError) in
-      try JSONParser.parseDocument(buffer, skippingMember: "data")
+  public static func decodeEnvelope(_ bytes: some ContiguousBytes) throws(EventDecodingError) -> CloudEvent {
+    try bytes.withUnsafeBytes { raw in
+      Result { () throws(EventDecodingError) in
+        try decode(raw.assumingMemoryBound(to: UInt8.self), skippingData: true)
+      }
+    }.get()
+  }
+
+  /// Reads the top-level members straight into ``Attributes``, in document order and without a
+  /// dictionary; a document that is not an object gets the error ``init(validating:)`` gives it.
+  private static func decode(_ buffer: UnsafeBufferPointer<UInt8>, skippingData: Bool)
+    throws(EventDecodingError)
+    -> CloudEvent
+  {
+    var attributes = Attributes()
+    let skipped = skippingData ? "data" : nil
+    guard try JSONParser.parseMembers(buffer, skippingMember: skipped, { attributes.add($0, $1) }) else {
+      return try CloudEvent(validating: JSONParser.parseDocument(buffer, skippingMember: skipped))
     }
-    return try CloudEvent(validating: json)
+    return try CloudEvent(attributes)
   }
 
   /// Builds an event from an already parsed JSON object, validating every attribute.
@@ -26,44 +49,16 @@ extension CloudEvent {
     guard case .object(let members) = json else {
       throw EventDecodingError(field: "$", reason: .wrongType(expected: "object"))
     }
-    // One pass sorts the members into attributes and extensions (no lookup per attribute);
-    // the checks below then run in a fixed order, so the same event always gets the same error.
     var attributes = Attributes()
-    var extensions: [String: JSONValue] = [:]
-    var badExtension: EventDecodingError?
-    for (name, value) in members {
-      switch name {
-      case "specversion": attributes.specVersion = value
-      case "id": attributes.id = value
-      case "source": attributes.source = value
-      case "type": attributes.type = value
-      case "subject": attributes.subject = value
-      case "time": attributes.time = value
-      case "datacontenttype": attributes.dataContentType = value
-      case "dataschema": attributes.dataSchema = value
-      case "data": attributes.data = value
-      case "data_base64": attributes.hasBase64Data = true
-      case "partitionkey": attributes.partitionKey = value
-      case "sequence": attributes.sequence = value
-      case "traceparent": attributes.traceParent = value
-      default:
-        guard badExtension == nil else { continue }
-        guard !name.isEmpty,
-          name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })
-        else {
-          badExtension = EventDecodingError(
-            field: name, reason: .invalid("extension names are lowercase letters and digits"))
-          continue
-        }
-        switch value {
-        case .null: continue
-        case .array, .object:
-          badExtension = EventDecodingError(
-            field: name, reason: .wrongType(expected: "string, number or boolean"))
-        case .bool, .integer, .double, .string: extensions[name] = value
-        }
-      }
-    }
+    // By name, so that an object with two bad extensions always gets the same error.
+    for (name, value) in members.sorted(by: { $0.key < $1.key }) { _ = attributes.add(name, value) }
+    try self.init(attributes)
+  }
+
+  /// Validates collected attributes in a fixed order, so the same event always gets the same error.
+  private init(_ attributes: Attributes) throws(EventDecodingError) {
+    let extensions = attributes.extensions
+    let badExtension = attributes.badExtension
     let version = try Self.requiredString("specversion", attributes.specVersion)
     guard version == Self.specVersion else {
       throw EventDecodingError(field: "specversion", reason: .badSpecVersion(version))
@@ -105,11 +100,63 @@ extension CloudEvent {
       extensions: extensions)
   }
 
-  /// The members of an event object that the spec defines or this schema models.
+  /// The members of an event object, sorted into the attributes the spec defines or this schema
+  /// models and the extensions, as they are read.
   private struct Attributes {
     var specVersion, id, source, type, subject, time, dataContentType, dataSchema: JSONValue?
     var data, partitionKey, sequence, traceParent: JSONValue?
     var hasBase64Data = false
+    var extensions: [String: JSONValue] = [:]
+    /// The first extension, in reading order, that is badly named or not a scalar.
+    var badExtension: EventDecodingError?
+    /// Every name not held above (extensions, including `null` and bad ones), for duplicates.
+    var otherNames: [String] = []
+
+    /// Records one member; returns `false` if its name was already recorded.
+    mutating func add(_ name: String, _ value: JSONValue) -> Bool {
+      func set(_ slot: inout JSONValue?) -> Bool {
+        guard slot == nil else { return false }
+        slot = value
+        return true
+      }
+      switch name {
+      case "specversion": return set(&specVersion)
+      case "id": return set(&id)
+      case "source": return set(&source)
+      case "type": return set(&type)
+      case "subject": return set(&subject)
+      case "time": return set(&time)
+      case "datacontenttype": return set(&dataContentType)
+      case "dataschema": return set(&dataSchema)
+      case "data": return set(&data)
+      case "partitionkey": return set(&partitionKey)
+      case "sequence": return set(&sequence)
+      case "traceparent": return set(&traceParent)
+      case "data_base64":
+        guard !hasBase64Data else { return false }
+        hasBase64Data = true
+        return true
+      default:
+        guard !otherNames.contains(name) else { return false }
+        otherNames.append(name)
+        guard badExtension == nil else { return true }
+        guard !name.isEmpty,
+          name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })
+        else {
+          badExtension = EventDecodingError(
+            field: name, reason: .invalid("extension names are lowercase letters and digits"))
+          return true
+        }
+        switch value {
+        case .null: break
+        case .array, .object:
+          badExtension = EventDecodingError(
+            field: name, reason: .wrongType(expected: "string, number or boolean"))
+        case .bool, .integer, .double, .string: extensions[name] = value
+        }
+        return true
+      }
+    }
   }
 
   private static func requiredString(_ name: String, _ value: JSONValue?) throws(EventDecodingError) -> String

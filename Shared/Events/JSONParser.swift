@@ -33,6 +33,25 @@ struct JSONParser {
     return value
   }
 
+  /// Parses a document whose value is an object, handing each top-level member to `member` in
+  /// document order instead of building a dictionary; returns `false` (and calls nothing) when the
+  /// value is not an object, so the caller can fall back to ``parseDocument(_:skippingMember:)``.
+  ///
+  /// Errors are those of ``parseDocument(_:skippingMember:)`` at the same byte: `member` returns
+  /// whether the name is new, and a repeated name fails as a duplicate key.
+  static func parseMembers(
+    _ bytes: UnsafeBufferPointer<UInt8>, skippingMember skippedMember: String? = nil,
+    _ member: (String, JSONValue) -> Bool
+  ) throws(EventDecodingError) -> Bool {
+    var parser = JSONParser(bytes, skippingMember: skippedMember)
+    parser.skipWhitespace()
+    guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return false }
+    try parser.parseObject { key, value in member(key, value) ? nil : key }
+    parser.skipWhitespace()
+    guard parser.index == bytes.count else { throw parser.failure("unexpected data after the JSON value") }
+    return true
+  }
+
   private func failure(_ detail: String) -> EventDecodingError {
     if index >= bytes.count {
       return EventDecodingError(field: "$", reason: .malformedJSON("unexpected end of input (\(detail))"))
@@ -153,16 +172,23 @@ struct JSONParser {
   }
 
   private mutating func parseObject() throws(EventDecodingError) -> JSONValue {
+    var members: [String: JSONValue] = [:]
+    // An event's envelope has about a dozen members: no rehashing while they are added.
+    if depth == 0 { members.reserveCapacity(16) }
+    try parseObject { key, value in members.updateValue(value, forKey: key) == nil ? nil : key }
+    return .object(members)
+  }
+
+  /// Parses an object starting at its opening brace, handing each member to `add` in order; `add`
+  /// returns the name back if it was already there (a duplicate key), `nil` otherwise.
+  private mutating func parseObject(_ add: (String, JSONValue) -> String?) throws(EventDecodingError) {
     try enter()
     defer { depth -= 1 }
     index += 1
-    var members: [String: JSONValue] = [:]
-    // An event's envelope has about a dozen members: no rehashing while they are added.
-    if depth == 1 { members.reserveCapacity(16) }
     skipWhitespace()
     if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
       index += 1
-      return .object(members)
+      return
     }
     while true {
       skipWhitespace()
@@ -179,14 +205,14 @@ struct JSONParser {
       } else {
         value = try parseValue()
       }
-      guard members.updateValue(value, forKey: key) == nil else { throw failure("duplicate key \"\(key)\"") }
+      if let duplicate = add(key, value) { throw failure("duplicate key \"\(duplicate)\"") }
       skipWhitespace()
       guard index < bytes.count else { throw failure("unterminated object") }
       switch bytes[index] {
       case UInt8(ascii: ","): index += 1
       case UInt8(ascii: "}"):
         index += 1
-        return .object(members)
+        return
       default: throw failure("expected ',' or '}'")
       }
     }

@@ -207,6 +207,64 @@ import Testing
     #expect(envelope.map { "\($0)" } == "\(error)")
   }
 
+  /// Every member of an envelope, one per line, so that a test can drop, repeat or alter one.
+  static let members = [
+    #""specversion":"1.0""#, #""id":"evt-9""#, #""source":"/passerelle/pos/store-0042""#,
+    #""type":"customer.identified.v1""#, #""time":"2026-11-24T10:00:00.123Z""#, #""partitionkey":"cus_1""#,
+    #""subject":"order-1""#, #""datacontenttype":"application/json""#, #""dataschema":"urn:x""#,
+    #""sequence":"7""#, #""traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01""#,
+    #""tenant":"eu""#, #""data":{"customerKey":"cus_1"}"#,
+  ]
+
+  /// Values that break each kind of attribute in some way.
+  static let badValues = [
+    "null", "1", "\"\"", "[]", "{}", "true", "\"0.3\"", "\"bad time\"", "\"a b\"", "\"00-zz\"",
+  ]
+
+  /// The decoders read members in document order, straight into the attributes; building the
+  /// dictionary first (the `Codable` path, ``CloudEvent/init(validating:)``) must give the same
+  /// event or the same error for every envelope with at most one bad extension.
+  @Test func readingInOrderMatchesBuildingTheObjectFirst() throws {
+    var documents: [[String]] = [Self.members]
+    for index in Self.members.indices {
+      var dropped = Self.members
+      dropped.remove(at: index)
+      documents.append(dropped)
+      documents.append(Self.members + [Self.members[index]])  // a duplicate
+      documents.append(Array(Self.members.reversed()))
+      let name = Self.members[index].prefix { $0 != ":" }
+      for value in Self.badValues {
+        var altered = Self.members
+        altered[index] = "\(name):\(value)"
+        documents.append(altered)
+      }
+    }
+    documents.append(Self.members + [#""Bad":1"#])
+    documents.append(Self.members + [#""data_base64":"AA==""#])
+    documents.append(Self.members + [#""nested":{"a":1}"#])
+    for members in documents {
+      let bytes = Array(("{" + members.joined(separator: ",") + "}").utf8)
+      let built = Result { () throws(EventDecodingError) in try CloudEvent(validating: JSONValue.parse(bytes))
+      }
+      let read = Result { () throws(EventDecodingError) in try CloudEvent.decode(bytes) }
+      let envelope = Result { () throws(EventDecodingError) in try CloudEvent.decodeEnvelope(bytes) }
+      switch (built, read, envelope) {
+      case (.success(let built), .success(let read), .success(let envelope)):
+        #expect(read == built)
+        var withoutData = built
+        withoutData.data = .null
+        #expect(envelope == withoutData)
+      case (.failure(let built), .failure(let read), .failure(let envelope)):
+        #expect("\(read)" == "\(built)", "\(String(decoding: bytes, as: UTF8.self))")
+        #expect("\(envelope)" == "\(built)")
+      default:
+        Issue.record(
+          "decoders disagree on \(String(decoding: bytes, as: UTF8.self)): \(built), \(read), \(envelope)")
+      }
+    }
+    #expect(documents.count > 150)
+  }
+
   @Test func validDataOfEveryKindPasses() throws {
     let data = #"{"s":"a\"b\\c\u00e9 ü","n":[-1,0,1.5e3,true,false,null],"o":{"x":{}},"e":[]}"#
     let bytes = MalformedInputTests.variant(#""data":{"customerKey":"cus_1","#, #""data":{"w":\#(data),"#)
