@@ -105,21 +105,29 @@ static int bd_template_make(bd_template_t *t, const char *tag, size_t size, char
   return 0;
 }
 
-/// Writes `index` (0 … 999,999,999) as 9 digits into the id and the partition key.
+static int bd_scattered_ids = 0;
+
+void bus_drive_scatter_ids(int scattered) { bd_scattered_ids = scattered; }
+
+/// Writes `index` (0 … 999,999,999) as 9 digits into the partition key, and into the id either
+/// as is or, with scattered ids, through a bijection of 0 … 10⁹−1 (ids stay unique but arrive in
+/// no order, as random UUIDs do).
 static inline void bd_template_set(bd_template_t *t, long index) {
   char *id = t->bytes + t->id_slot, *key = t->bytes + t->key_slot;
+  // 3¹⁸ is prime to 10⁹, so multiplying by it modulo 10⁹ is a bijection.
+  long id_value = bd_scattered_ids ? (long)(((int64_t)index * 387420489LL + 123456789LL) % 1000000000LL) : index;
   for (int k = 8; k >= 0; k--) {
-    char digit = (char)('0' + index % 10);
-    id[k] = digit;
-    key[k] = digit;
+    key[k] = (char)('0' + index % 10);
+    id[k] = (char)('0' + id_value % 10);
     index /= 10;
+    id_value /= 10;
   }
 }
 
 /// This run's index of an event body, or -1 for any other body.
 static inline long bd_template_index(const bd_template_t *t, const char *body, size_t size) {
   if (size != t->size || memcmp(body + t->id_key, t->id_prefix, t->id_prefix_size) != 0) return -1;
-  const char *digits = body + t->id_slot;
+  const char *digits = body + t->key_slot;  // the key carries the index unscattered
   long value = 0;
   for (int k = 0; k < 9; k++) {
     if (digits[k] < '0' || digits[k] > '9') return -1;

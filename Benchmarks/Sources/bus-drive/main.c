@@ -3,9 +3,9 @@
 // {"error": …} (exit 1).
 //
 //   bus-drive throughput [--subscribers 1] [--in-flight 32] [--batch 100] [--seconds 2]
-//                        [--size 500] [--tag T] [--ingest EP] [--live EP]
+//                        [--size 500] [--tag T] [--ids sequential|scattered] [--ingest EP] [--live EP]
 //   bus-drive latency    [--subscribers 1] [--rate 10000] [--seconds 5] [--size 500]
-//                        [--tag T] [--ingest EP] [--live EP]
+//                        [--tag T] [--ids sequential|scattered] [--ingest EP] [--live EP]
 //
 // Endpoints default to $PASSERELLE_BUS_INGEST / $PASSERELLE_BUS_LIVE, then the bus's defaults
 // (tcp://127.0.0.1:7401 / 7402). The tag defaults to one made of the pid and the time: every
@@ -24,9 +24,9 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: bus-drive throughput [--subscribers 1] [--in-flight 32] [--batch 100] [--seconds 2]\n"
-          "                            [--size 500] [--tag T] [--ingest EP] [--live EP]\n"
+          "                            [--size 500] [--tag T] [--ids sequential|scattered] [--ingest EP] [--live EP]\n"
           "       bus-drive latency    [--subscribers 1] [--rate 10000] [--seconds 5] [--size 500]\n"
-          "                            [--tag T] [--ingest EP] [--live EP]\n");
+          "                            [--tag T] [--ids sequential|scattered] [--ingest EP] [--live EP]\n");
 }
 
 static void json_string(const char *text) {
@@ -101,6 +101,8 @@ int main(int argc, char **argv) {
     else if (strcmp(name, "--rate") == 0) rate = atof(value);
     else if (strcmp(name, "--size") == 0) size = atol(value);
     else if (strcmp(name, "--tag") == 0) tag_arg = value;
+    else if (strcmp(name, "--ids") == 0 && (strcmp(value, "sequential") == 0 || strcmp(value, "scattered") == 0))
+      bus_drive_scatter_ids(strcmp(value, "scattered") == 0);
     else if (strcmp(name, "--ingest") == 0) ingest = value;
     else if (strcmp(name, "--live") == 0) live = value;
     else {

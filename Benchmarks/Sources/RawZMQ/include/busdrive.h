@@ -45,6 +45,11 @@ typedef struct {
   int partitions_seen;       ///< distinct partitions in this run's ACKs
 } bus_drive_result_t;
 
+/// With `scattered` non-zero, later runs give events ids in no order (a bijection of their index)
+/// instead of ascending ones: the bus's identity index then takes random inserts, as it does from
+/// publishers using random UUIDs. Partition keys, and so partitions, are the same either way.
+void bus_drive_scatter_ids(int scattered);
+
 /// Max throughput: one publisher (the calling thread, one DEALER) keeps `in_flight` (1 … 65535)
 /// PUBLISH requests of `batch` (1 … 1000) events outstanding for `seconds`, then stops sending
 /// and collects every outstanding ACK (bounded: 30 s); then waits (bounded: 30 s) until each of
