@@ -56,8 +56,9 @@ public final class Journal: Sendable {
   public let partitioner: Partitioner
   /// Each partition's last stored offset, moved on once an append has committed.
   private let heads: Mutex<[Int64]>
-  /// Held for a whole append, so that appends run one at a time.
-  private let appending = Mutex(())
+  /// Held for a whole append, so that appends run one at a time; guards the identities that
+  /// `bus_identities` does not hold yet.
+  private let appending: Mutex<PendingIdentities>
 
   /// Opens the journal in `database` (migrating it) with `partitions` partitions.
   ///
@@ -94,9 +95,84 @@ public final class Journal: Sendable {
         heads[partition] = max(heads[partition], offset)
       }
     }
+    let pending = try await Self.pendingIdentities(in: database, heads: heads)
     self.database = database
     self.partitioner = Partitioner(count: partitions)
     self.heads = Mutex(heads)
+    self.appending = Mutex(pending)
+  }
+
+  /// The identities of the events after the watermark, read back from their segments.
+  ///
+  /// A journal written before the watermark existed has every identity in `bus_identities`: its
+  /// watermark starts at the heads.
+  private static func pendingIdentities(in database: any SQLDatabase, heads: [Int64]) async throws
+    -> PendingIdentities
+  {
+    let stored = try await database.query(
+      "SELECT value FROM bus_settings WHERE name = '\(watermarkSetting)'", [])
+    var watermark = heads
+    if case .text(let value)? = stored.first?["value"] {
+      let offsets = value.split(separator: ",").compactMap { Int64($0) }
+      guard offsets.count == heads.count else {
+        throw ProtocolError(field: "journal", reason: "unreadable \(watermarkSetting) \"\(value)\"")
+      }
+      watermark = offsets
+    } else {
+      try await database.execute(
+        "INSERT INTO bus_settings (name, value) VALUES ('\(watermarkSetting)', ?)",
+        [.text(encodeWatermark(heads))])
+    }
+    var pending = PendingIdentities(
+      watermark: watermark, indexed: try await indexedIdentities(in: database), now: .now)
+    for partition in heads.indices where heads[partition] > watermark[partition] {
+      let rows = try await database.query(
+        "SELECT first_offset, directory, byte_count FROM bus_segments WHERE partition_no = ? AND last_offset > ?",
+        [.integer(Int64(partition)), .integer(watermark[partition])])
+      for row in rows {
+        guard case .integer(let first) = row["first_offset"], case .blob(let directory) = row["directory"],
+          case .integer(let bytes) = row["byte_count"],
+          let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
+        else { throw ProtocolError(field: "journal", reason: "damaged segment in partition \(partition)") }
+        for (index, record) in records.enumerated() where first + Int64(index) > watermark[partition] {
+          pending.add(
+            EventIdentity(source: record.source, id: record.id),
+            at: EventPosition(partition: partition, offset: first + Int64(index)))
+        }
+      }
+    }
+    return pending
+  }
+
+  /// A filter of every identity in `bus_identities`, read in key order a page at a time.
+  private static func indexedIdentities(in database: any SQLDatabase) async throws -> IdentityFilter {
+    let counted = try await database.query("SELECT COUNT(*) AS n FROM bus_identities", [])
+    guard case .integer(let count)? = counted.first?["n"] else {
+      throw ProtocolError(field: "journal", reason: "cannot count bus_identities")
+    }
+    var filter = IdentityFilter(expected: 2 * Int(count))
+    var after = ("", "")
+    for _ in 0...(Int(count) / 10_000 + 1) {
+      let rows = try await database.query(
+        """
+        SELECT event_id, source FROM bus_identities WHERE (event_id, source) > (?, ?)
+        ORDER BY event_id, source LIMIT 10000
+        """, [.text(after.0), .text(after.1)])
+      for row in rows {
+        guard case .text(let id) = row["event_id"], case .text(let source) = row["source"] else { continue }
+        filter.insert(EventIdentity(source: source, id: id))
+        after = (id, source)
+      }
+      if rows.count < 10_000 { break }
+    }
+    return filter
+  }
+
+  /// The `bus_settings` row of the watermark (``PendingIdentities``).
+  private static let watermarkSetting = "identities_indexed"
+
+  private static func encodeWatermark(_ offsets: [Int64]) -> String {
+    offsets.map(String.init).joined(separator: ",")
   }
 
   /// Moves events stored in the first format (a row per event; `bus_events_legacy` since
@@ -164,7 +240,7 @@ public final class Journal: Sendable {
   /// from a task; async code has the `async` overload.
   public func append(_ entries: [Entry]) throws -> [Appended] {
     guard !entries.isEmpty else { return [] }
-    return try appending.withLock { _ in try appendAlone(entries) }
+    return try appending.withLock { pending in try appendAlone(entries, &pending) }
   }
 
   /// ``append(_:)-(_)`` for async code: runs it on a Dispatch thread and waits without blocking.
@@ -174,34 +250,48 @@ public final class Journal: Sendable {
     }
   }
 
-  /// The append itself; the caller holds `appending`.
-  private func appendAlone(_ entries: [Entry]) throws -> [Appended] {
-    let partitioner = self.partitioner
-    let startHeads = currentHeads
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
-    // Resends are rare: write as if every entry were new (one transaction on this thread, one
-    // fsync); only when the identity index turns one away does that roll back and go again,
-    // looked up first.
-    let fresh = Self.plan(entries, known: nil, heads: startHeads, now: now, partitioner: partitioner)
-    do {
-      try database.writeBlocking(fresh.batches)
-      heads.withLock { $0 = fresh.heads }
-      return fresh.outcomes
-    } catch is SQLChangesMismatch {}
-    let database = self.database
-    let planned = try Blocking.wait {
-      try await database.transaction { transaction in
-        let known = try await Self.existing(entries, in: transaction)
-        let plan = Self.plan(entries, known: known, heads: startHeads, now: now, partitioner: partitioner)
-        // Looked up inside this transaction, nothing can be stored meanwhile: a mismatch is a fault.
-        for (index, batch) in plan.batches.enumerated() {
-          try batch.check(changed: try await transaction.executeBatch(batch.sql, batch.rows), index: index)
-        }
-        return plan
+  /// The append itself, with the lock held: finds the duplicates (waiting identities first, then
+  /// `bus_identities`), then writes the new events' segments and a chunk of waiting identities
+  /// (``PendingIdentities``) in one transaction.
+  private func appendAlone(_ entries: [Entry], _ pending: inout PendingIdentities) throws -> [Appended] {
+    let identities = entries.indices.map { EventIdentity(source: entries[$0].source, id: entries[$0].id) }
+    var known: [EventIdentity: EventPosition] = [:]
+    var unknownIds: [String] = []
+    for identity in identities {
+      if let position = pending.position(of: identity) {
+        known[identity] = position
+      } else if pending.mayBeIndexed(identity) {
+        unknownIds.append(identity.id)
       }
     }
-    heads.withLock { $0 = planned.heads }
-    return planned.outcomes
+    if !unknownIds.isEmpty { known.merge(try indexed(ids: unknownIds)) { waiting, _ in waiting } }
+    let plan = Self.plan(
+      entries, identities: identities, known: known, heads: currentHeads,
+      now: Int64(Date().timeIntervalSince1970 * 1000),
+      partitioner: partitioner)
+    let chunk = pending.nextChunk(events: plan.stored.count)
+    var batches = plan.batches
+    if !chunk.rows.isEmpty {
+      batches.append(
+        SQLBatch(
+          """
+          INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)
+          ON CONFLICT DO NOTHING
+          """, chunk.rows))
+    }
+    if let watermark = chunk.watermark {
+      batches.append(
+        SQLBatch(
+          """
+          INSERT INTO bus_settings (name, value) VALUES ('\(Self.watermarkSetting)', ?)
+          ON CONFLICT (name) DO UPDATE SET value = excluded.value
+          """, [[.text(Self.encodeWatermark(watermark))]]))
+    }
+    if !batches.isEmpty { try database.writeBlocking(batches) }
+    heads.withLock { $0 = plan.heads }
+    for (identity, position) in plan.stored { pending.add(identity, at: position) }
+    pending.committed(chunk, heads: plan.heads, now: .now)
+    return plan.outcomes
   }
 
   /// What appending some entries writes, and what it answers.
@@ -209,55 +299,51 @@ public final class Journal: Sendable {
     var outcomes: [Appended] = []
     var heads: [Int64]
     var batches: [SQLBatch] = []
+    /// The identities of the entries stored.
+    var stored: [(EventIdentity, EventPosition)] = []
   }
 
   /// Numbers the entries that are neither in `known` nor repeated earlier in `entries` from
-  /// `heads`, and returns every entry's outcome, the new heads and the statements that store them.
-  ///
-  /// With `known` `nil` every entry is taken for new; the identity insert then expects to insert
-  /// them all, and the write fails with ``SQLChangesMismatch`` if the journal holds one already.
+  /// `heads`, and returns every entry's outcome, the new heads and the statement that stores
+  /// them. `identities` are the entries' identities, in the same order.
   private static func plan(
-    _ entries: [Entry], known: [Identity: EventPosition]?, heads startHeads: [Int64], now: Int64,
-    partitioner: Partitioner
+    _ entries: [Entry], identities: [EventIdentity], known: [EventIdentity: EventPosition],
+    heads startHeads: [Int64], now: Int64, partitioner: Partitioner
   ) -> Plan {
-    var known = known
     var plan = Plan(heads: startHeads)
-    var identities: [[SQLValue]] = []
-    identities.reserveCapacity(entries.count)
     plan.outcomes.reserveCapacity(entries.count)
+    plan.stored.reserveCapacity(entries.count)
     var segments: [[PendingSegment]] = Array(repeating: [], count: startHeads.count)
+    var seen = Set<UInt64>(minimumCapacity: entries.count)
     // By index, not `for entry in entries`: copying an entry would retain its five buffers.
     for index in entries.indices {
-      let identity = known == nil ? nil : Identity(source: entries[index].source, id: entries[index].id)
-      if let identity, let position = known?[identity] {
+      let identity = identities[index]
+      if let position = known[identity] ?? repeated(identity, in: plan.stored, seen: &seen) {
         plan.outcomes.append(Appended(status: .duplicate, position: position))
         continue
       }
       let partition = partitioner.partition(forKey: entries[index].partitionKey)
       plan.heads[partition] += 1
       let position = EventPosition(partition: partition, offset: plan.heads[partition])
-      if let identity { known?[identity] = position }
       plan.outcomes.append(Appended(status: .stored, position: position))
-      identities.append([
-        .text(entries[index].id), .text(entries[index].source), .integer(Int64(partition)),
-        .integer(position.offset),
-      ])
+      plan.stored.append((identity, position))
       if segments[partition].last?.segment.fits(entries[index]) != true {
         segments[partition].append(
           PendingSegment(partition: partition, firstOffset: position.offset, storedAt: now))
       }
       segments[partition][segments[partition].count - 1].segment.append(entries[index])
     }
-    guard !identities.isEmpty else { return plan }
-    plan.batches = [
-      SQLBatch(
-        """
-        INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)
-        ON CONFLICT DO NOTHING
-        """, identities, expectedChanges: identities.count),
-      segmentInsert(segments.flatMap { $0 }),
-    ]
+    if !plan.stored.isEmpty { plan.batches = [segmentInsert(segments.flatMap { $0 })] }
     return plan
+  }
+
+  /// Where an entry stored earlier in the same append with `identity` went, if one was: a set
+  /// of fingerprints answers for nearly every entry, the stored list only when one repeats.
+  private static func repeated(
+    _ identity: EventIdentity, in stored: [(EventIdentity, EventPosition)], seen: inout Set<UInt64>
+  ) -> EventPosition? {
+    guard !seen.insert(identity.fingerprint).inserted else { return nil }
+    return stored.last { $0.0 == identity }?.1
   }
 
   /// A segment being filled, and where it goes.
@@ -285,28 +371,21 @@ public final class Journal: Sendable {
       })
   }
 
-  private struct Identity: Hashable {
-    let source: String
-    let id: String
-  }
-
-  /// Looks up which of `entries` are already stored.
-  private static func existing(_ entries: [Entry], in transaction: any SQLTransaction) async throws
-    -> [Identity: EventPosition]
-  {
-    var found: [Identity: EventPosition] = [:]
-    let ids = Array(Set(entries.map(\.id)))
+  /// The identities `bus_identities` holds with any of `ids`, and where their events are.
+  private func indexed(ids: [String]) throws -> [EventIdentity: EventPosition] {
+    var found: [EventIdentity: EventPosition] = [:]
     for start in stride(from: 0, to: ids.count, by: 500) {
       let chunk = ids[start..<min(start + 500, ids.count)]
       let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-      let rows = try await transaction.query(
+      let rows = try database.queryBlocking(
         "SELECT event_id, source, partition_no, event_offset FROM bus_identities WHERE event_id IN (\(placeholders))",
         chunk.map { .text($0) })
       for row in rows {
         guard case .text(let id) = row["event_id"], case .text(let source) = row["source"],
           case .integer(let partition) = row["partition_no"], case .integer(let offset) = row["event_offset"]
         else { continue }
-        found[Identity(source: source, id: id)] = EventPosition(partition: Int(partition), offset: offset)
+        found[EventIdentity(source: source, id: id)] = EventPosition(
+          partition: Int(partition), offset: offset)
       }
     }
     return found
@@ -478,6 +557,11 @@ public final class Journal: Sendable {
     for segment in segments {
       heads[segment.partition] = max(
         heads[segment.partition] ?? current[segment.partition], segment.lastOffset)
+    }
+    // Identities still waiting for these events must not be written after the delete: say so
+    // first, with the lock that every append holds while it writes.
+    appending.withLock { pending in
+      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
     }
     let recorded = heads.sorted { $0.key < $1.key }.map {
       [SQLValue.integer(Int64($0.key)), .integer($0.value)]

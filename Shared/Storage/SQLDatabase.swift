@@ -117,6 +117,10 @@ public protocol SQLDatabase: Sendable {
   /// pool. SQLite runs the whole transaction on the calling thread, without any hand-off.
   @discardableResult
   func writeBlocking(_ batches: [SQLBatch]) throws -> [Int]
+  /// Runs one query like ``query(_:_:)`` and blocks the calling thread until it has the rows.
+  ///
+  /// For the same threads as ``writeBlocking(_:)``; SQLite reads on the calling thread.
+  func queryBlocking(_ sql: String, _ bindings: [SQLValue]) throws -> [SQLRow]
 }
 
 extension SQLDatabase {
@@ -124,6 +128,11 @@ extension SQLDatabase {
   @discardableResult
   public func writeBlocking(_ batches: [SQLBatch]) throws -> [Int] {
     try Blocking.wait { try await write(batches) }
+  }
+
+  /// Runs ``query(_:_:)`` in a task and waits for it (``Blocking/wait(_:)``).
+  public func queryBlocking(_ sql: String, _ bindings: [SQLValue]) throws -> [SQLRow] {
+    try Blocking.wait { try await query(sql, bindings) }
   }
 
   /// Runs `batches` in one ``transaction(_:)``.

@@ -36,6 +36,48 @@ import Testing
     }
   }
 
+  /// Commits write identities to `bus_identities` a generation behind (``PendingIdentities``):
+  /// resends are found whether their identity waits in memory, was lost with it (a journal opened
+  /// again, as after `kill -9`, reads it back from the segments) or has been written.
+  @Test(arguments: TestDatabases.backends)
+  func resendsAreFoundWhereverTheirIdentityIs(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend) { database in
+      func indexedCount() async throws -> Int64 {
+        let rows = try await database.query("SELECT COUNT(*) AS n FROM bus_identities", [])
+        guard case .integer(let count)? = rows.first?["n"] else { return -1 }
+        return count
+      }
+      let first = BusTestSupport.events(source: "/pending", count: 300, prefix: "a")
+      let journal = try await Journal(database: database, partitions: 4)
+      let stored = try await journal.append(Self.entries(first))
+      #expect(try await indexedCount() == 0)  // waiting: a generation is a second or 16,384 events
+      let resent = try await journal.append(Self.entries(Array(first[250...])))
+      #expect(resent.allSatisfy { $0.status == .duplicate })
+      #expect(resent.map(\.position) == stored[250...].map(\.position))
+
+      // Reopened without anything written: the identities come back from the segments.
+      let reopened = try await Journal(database: database, partitions: 4)
+      let again = try await reopened.append(Self.entries(Array(first[..<50])))
+      #expect(again.allSatisfy { $0.status == .duplicate })
+      #expect(again.map(\.position) == stored[..<50].map(\.position))
+
+      // A generation's worth of new events seals the waiting identities; the commits after it
+      // write them, sorted, a chunk at a time, and move the watermark.
+      let many = BusTestSupport.events(
+        source: "/pending", count: PendingIdentities.generationIdentities, prefix: "b")
+      _ = try await reopened.append(Self.entries(many))
+      for round in 0..<2000 where try await indexedCount() < 300 + Int64(many.count) {
+        _ = try await reopened.append(
+          Self.entries(BusTestSupport.events(source: "/pending", count: 100, prefix: "c\(round)")))
+      }
+      #expect(try await indexedCount() >= 300 + Int64(many.count))
+      let afterWrite = try await Journal(database: database, partitions: 4)
+      let last = try await afterWrite.append(Self.entries(Array(first[..<10]) + Array(many.suffix(10))))
+      #expect(last.allSatisfy { $0.status == .duplicate })
+      #expect(last.prefix(10).map(\.position) == stored[..<10].map(\.position))
+    }
+  }
+
   @Test(arguments: TestDatabases.backends)
   func fetchPagesFiltersAndReportsTheHead(backend: TestDatabases.Backend) async throws {
     try await TestDatabases.withDatabase(backend) { database in
@@ -75,7 +117,21 @@ import Testing
       #expect(page.header.low == Int64(51 + removed))
       #expect(page.header.offsets.first == page.header.low)
       #expect(page.header.head == 3_050)
+      // An event retention removed is stored again when resent, whether its identity was written
+      // to `bus_identities` or still waiting (all of these were, in memory).
+      let resent = try await journal.append(Self.entries(BusTestSupport.events(source: "/old", count: 5)))
+      #expect(resent.allSatisfy { $0.status == .stored })
+      #expect(resent.map(\.position.offset) == Array(3_051...3_055))
     }
+  }
+
+  @Test func theIdentityFilterNeverMissesAndRarelyGuesses() {
+    var filter = IdentityFilter(expected: 1_000)
+    let stored = (0..<200_000).map { EventIdentity(source: "/f", id: "evt-\($0)") }
+    for identity in stored { filter.insert(identity) }  // past its first layer, into three more
+    #expect(stored.allSatisfy { filter.mayContain($0) })
+    let others = (0..<100_000).filter { !filter.mayContain(EventIdentity(source: "/f", id: "other-\($0)")) }
+    #expect(others.count > 97_000)  // about one "maybe" in 200 per layer
   }
 
   @Test(arguments: TestDatabases.backends)

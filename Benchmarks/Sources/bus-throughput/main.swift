@@ -11,6 +11,7 @@ import RawZMQ
 //                [--throughput-seconds 2] [--rate 10000] [--seconds 10] [--latency-publishers 32]
 //                [--transport ipc|tcp] [--bus ../.build-release/release/passerelle-bus]
 //                [--python python3] [--baselines Scripts/baselines.py] [--zmq-count 300000]
+//                [--ids sequential|scattered]
 //
 // Issue 4: durable publish → ACK → live delivery of 500-byte events through passerelle-bus,
 // beside Redis Streams (appendfsync always), NATS JetStream and raw libzmq PUB/SUB, all in the
@@ -49,6 +50,14 @@ let busBinary = argument("--bus") ?? "../.build-release/release/passerelle-bus"
 let python = argument("--python") ?? "python3"
 let baselines = argument("--baselines") ?? "Scripts/baselines.py"
 let zmqCount = Int(argument("--zmq-count") ?? "") ?? 300_000
+/// The C driver's event ids: ascending, or in no order as random UUIDs come (`bus_drive_scatter_ids`);
+/// the Swift driver's stay ascending.
+let ids = argument("--ids") ?? "sequential"
+guard ["sequential", "scattered"].contains(ids) else {
+  log("--ids takes sequential or scattered")
+  exit(2)
+}
+bus_drive_scatter_ids(ids == "scattered" ? 1 : 0)
 /// The Swift driver's one throughput configuration: clients (one request in flight each) × events per request.
 let swiftPublishers = 32
 let swiftBatch = 100
@@ -268,7 +277,7 @@ log("total \(Int(Date().timeIntervalSince(began))) s")
 
 // MARK: - Tables
 
-print("Medians of \(runs) interleaved runs; 500-byte events; transport \(transport).\n")
+print("Medians of \(runs) interleaved runs; 500-byte events; transport \(transport); C driver ids \(ids).\n")
 print("Max acknowledged throughput, events/s (per subscriber: every event is delivered to each):\n")
 var header = "| system | configuration |"
 var rule = "|---|---|"

@@ -141,6 +141,17 @@ public final class SQLiteDatabase: SQLDatabase {
     }
   }
 
+  /// Runs one query on the calling thread, like ``writeBlocking(_:)`` its batches.
+  public func queryBlocking(_ sql: String, _ bindings: [SQLValue]) throws -> [SQLRow] {
+    try lock.withLockBlocking {
+      do {
+        return try queue.writeWithoutTransaction { db in try SQLiteTransaction.rows(sql, bindings, in: db) }
+      } catch let error as DatabaseError {
+        throw StorageError(sqlite: error, sql: sql)
+      }
+    }
+  }
+
   /// `BEGIN IMMEDIATE`, every batch, `COMMIT`; rolled back if any of it fails.
   private func run(_ batches: [SQLBatch], in db: GRDB.Database) throws -> [Int] {
     var current = "BEGIN IMMEDIATE"

@@ -95,17 +95,20 @@ struct SQLiteTransaction: SQLTransaction, ScriptExecuting {
   }
 
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
-    try await access(sql) { db in
-      let statement = try db.makeStatement(sql: sql)
-      try statement.setArguments(StatementArguments(bindings.map(\.databaseValue)))
-      let columns = statement.columnNames
-      let cursor = try Row.fetchCursor(statement)
-      var rows: [SQLRow] = []
-      while let row = try cursor.next() {
-        rows.append(SQLRow(columns: columns, values: row.databaseValues.map(SQLValue.init)))
-      }
-      return rows
+    try await access(sql) { db in try Self.rows(sql, bindings, in: db) }
+  }
+
+  /// Runs one query on `db` and returns every row it yields.
+  static func rows(_ sql: String, _ bindings: [SQLValue], in db: GRDB.Database) throws -> [SQLRow] {
+    let statement = try db.makeStatement(sql: sql)
+    try statement.setArguments(StatementArguments(bindings.map(\.databaseValue)))
+    let columns = statement.columnNames
+    let cursor = try Row.fetchCursor(statement)
+    var rows: [SQLRow] = []
+    while let row = try cursor.next() {
+      rows.append(SQLRow(columns: columns, values: row.databaseValues.map(SQLValue.init)))
     }
+    return rows
   }
 
   func executeScript(_ sql: String) async throws {
