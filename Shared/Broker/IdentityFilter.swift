@@ -1,40 +1,32 @@
 /// A Bloom filter of the identities in `bus_identities`: an identity it has never seen is
 /// certainly new, so an append looks up only the few it may have seen.
 ///
-/// Twelve bits and five probes per identity (about one false "maybe" in 200). It grows by layers,
-/// each twice the size of the one before, so it never needs rebuilding; retention's deletions stay
-/// in it as false "maybe"s until the journal opens again.
+/// Blocked: an identity's five bits all lie in one 64-bit word, so a lookup reads one word per
+/// layer. About twelve bits per identity, about one false "maybe" in a hundred. It grows by
+/// layers, each twice the size of the one before, so it never needs rebuilding; retention's
+/// deletions stay in it as false "maybe"s until the journal opens again.
 struct IdentityFilter: Sendable {
   private struct Layer: Sendable {
     var words: [UInt64]
+    /// `words.count` is a power of two: an index is the top `shift`-complement bits of a hash.
+    let indexShift: UInt64
     let capacity: Int
     var count = 0
 
     init(capacity: Int) {
+      let wanted = max(64, capacity * IdentityFilter.bitsPerIdentity / 64)
+      let bits = UInt64(Int.bitWidth - (wanted - 1).leadingZeroBitCount)
+      words = Array(repeating: 0, count: 1 << bits)
+      indexShift = 64 - bits
       self.capacity = capacity
-      words = Array(repeating: 0, count: (capacity * IdentityFilter.bitsPerIdentity + 63) / 64)
     }
 
-    /// Bit `probe` of `fingerprint` (double hashing).
-    func bit(_ fingerprint: UInt64, probe: UInt64) -> Int {
-      let step = (fingerprint >> 29 | fingerprint << 35) | 1
-      return Int((fingerprint &+ probe &* step) % UInt64(words.count * 64))
-    }
-
-    mutating func insert(_ fingerprint: UInt64) {
-      for probe in 0..<UInt64(IdentityFilter.probes) {
-        let bit = bit(fingerprint, probe: probe)
-        words[bit >> 6] |= 1 << UInt64(bit & 63)
-      }
-      count += 1
-    }
-
-    func mayContain(_ fingerprint: UInt64) -> Bool {
-      for probe in 0..<UInt64(IdentityFilter.probes) {
-        let bit = bit(fingerprint, probe: probe)
-        if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
-      }
-      return true
+    /// The word of `fingerprint`, and its five bits in that word.
+    func place(_ fingerprint: UInt64) -> (word: Int, mask: UInt64) {
+      let word = Int((fingerprint &* 0x9E37_79B9_7F4A_7C15) >> indexShift)
+      var mask: UInt64 = 0
+      for probe in 0..<UInt64(IdentityFilter.probes) { mask |= 1 << (fingerprint >> (6 * probe) & 63) }
+      return (word, mask)
     }
   }
 
@@ -43,19 +35,25 @@ struct IdentityFilter: Sendable {
 
   private var layers: [Layer]
 
-  /// An empty filter sized for `expected` identities before it adds a layer.
+  /// An empty filter sized for `expected` identities (at least a million) before it adds a layer.
   init(expected: Int) {
-    layers = [Layer(capacity: max(expected, 1 << 16))]
+    layers = [Layer(capacity: max(expected, 1 << 20))]
   }
 
   mutating func insert(_ identity: EventIdentity) {
     if layers[layers.count - 1].count >= layers[layers.count - 1].capacity {
       layers.append(Layer(capacity: layers[layers.count - 1].capacity * 2))
     }
-    layers[layers.count - 1].insert(identity.fingerprint)
+    let last = layers.count - 1
+    let (word, mask) = layers[last].place(identity.fingerprint)
+    layers[last].words[word] |= mask
+    layers[last].count += 1
   }
 
   func mayContain(_ identity: EventIdentity) -> Bool {
-    layers.contains { $0.mayContain(identity.fingerprint) }
+    layers.contains { layer in
+      let (word, mask) = layer.place(identity.fingerprint)
+      return layer.words[word] & mask == mask
+    }
   }
 }
