@@ -62,35 +62,12 @@ public struct SQLBatch: Sendable {
   public let sql: String
   /// One array of bindings per run.
   public let rows: [[SQLValue]]
-  /// When set, the whole write is rolled back (``SQLChangesMismatch``) unless the runs change
-  /// exactly this many rows together: `INSERT … ON CONFLICT DO NOTHING` can thus insert all or nothing.
-  public let expectedChanges: Int?
 
   /// Creates a batch.
-  public init(_ sql: String, _ rows: [[SQLValue]], expectedChanges: Int? = nil) {
+  public init(_ sql: String, _ rows: [[SQLValue]]) {
     self.sql = sql
     self.rows = rows
-    self.expectedChanges = expectedChanges
   }
-}
-
-extension SQLBatch {
-  /// Throws ``SQLChangesMismatch`` if this batch, the `index`th of its write, expected another count.
-  public func check(changed: Int, index: Int) throws(SQLChangesMismatch) {
-    if let expectedChanges, expectedChanges != changed {
-      throw SQLChangesMismatch(batch: index, expected: expectedChanges, changed: changed)
-    }
-  }
-}
-
-/// A ``SQLBatch`` changed another number of rows than it expected; nothing was written.
-public struct SQLChangesMismatch: Error, Sendable {
-  /// The index of the batch in the write.
-  public let batch: Int
-  /// What it expected.
-  public let expected: Int
-  /// What it changed.
-  public let changed: Int
 }
 
 /// A SQL database: SQLite embedded (the default) or PostgreSQL (several instances).
@@ -140,10 +117,8 @@ extension SQLDatabase {
   public func write(_ batches: [SQLBatch]) async throws -> [Int] {
     try await transaction { transaction in
       var changes: [Int] = []
-      for (index, batch) in batches.enumerated() {
-        let changed = try await transaction.executeBatch(batch.sql, batch.rows)
-        try batch.check(changed: changed, index: index)
-        changes.append(changed)
+      for batch in batches {
+        changes.append(try await transaction.executeBatch(batch.sql, batch.rows))
       }
       return changes
     }

@@ -158,11 +158,9 @@ public final class SQLiteDatabase: SQLDatabase {
     do {
       try db.execute(sql: current)
       var changes: [Int] = []
-      for (index, batch) in batches.enumerated() {
+      for batch in batches {
         current = batch.sql
-        let changed = batch.rows.isEmpty ? 0 : try SQLiteTransaction.run(batch.sql, batch.rows, in: db)
-        try batch.check(changed: changed, index: index)
-        changes.append(changed)
+        changes.append(batch.rows.isEmpty ? 0 : try SQLiteTransaction.run(batch.sql, batch.rows, in: db))
       }
       current = "COMMIT"
       try db.execute(sql: current)
