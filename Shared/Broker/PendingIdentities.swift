@@ -1,5 +1,7 @@
+import Dispatch
 import PasserelleBus
 import PasserelleStorage
+import Synchronization
 
 /// An event's identity, CloudEvents `source` + `id`: what the bus deduplicates on.
 ///
@@ -56,6 +58,8 @@ struct PendingIdentities {
   /// The identities waiting and not sealed, in the order they came: ids that rise as they
   /// come (a till's receipt numbers) are then sorted in one pass.
   private var arrivals: [(identity: EventIdentity, position: EventPosition)] = []
+  /// The generation being sorted on another thread, sealed and not yet written.
+  private var sorting: SortingGeneration?
   /// The generation being written, in key order, and how much of it is written.
   private var sealed: [(identity: EventIdentity, position: EventPosition)] = []
   private var written = 0
@@ -134,8 +138,9 @@ struct PendingIdentities {
   }
 
   /// After the commit that wrote `chunk`: forgets what it wrote, and seals the next generation
-  /// once the last one is written and enough is waiting. `heads` are the heads after the commit,
-  /// whose stored identities the caller has just added.
+  /// once the last one is written and enough is waiting (it is sorted on another thread, and
+  /// written from the first commit after that). `heads` are the heads after the commit, whose
+  /// stored identities the caller has just added.
   mutating func committed(_ chunk: Chunk, heads: [Int64], now: ContinuousClock.Instant) {
     for (identity, position) in sealed[written..<written + chunk.taken] {
       // Unless retention removed the event and the identity came again since, as another event.
@@ -147,12 +152,40 @@ struct PendingIdentities {
       sealed = []
       written = 0
     }
-    guard sealed.isEmpty, !arrivals.isEmpty,
+    guard sealed.isEmpty else { return }
+    if let sorting {
+      guard let sorted = sorting.result else { return }
+      sealed = sorted
+      sealedHeads = sorting.heads
+      self.sorting = nil
+      return
+    }
+    guard !arrivals.isEmpty,
       arrivals.count >= Self.generationIdentities || now - sealedAt >= Self.generationAge
     else { return }
-    swap(&sealed, &arrivals)
-    sealed.sort { EventIdentity.keyOrder($0.identity, $1.identity) }
-    sealedHeads = heads
+    sorting = SortingGeneration(arrivals, heads: heads)
+    arrivals = []
     sealedAt = now
   }
+}
+
+/// A sealed generation being sorted by key on a Dispatch thread, so that the ingest thread does
+/// not stop for it (a second's worth of ids in no order takes milliseconds).
+private final class SortingGeneration: Sendable {
+  typealias Identities = [(identity: EventIdentity, position: EventPosition)]
+
+  /// The heads when it was sealed.
+  let heads: [Int64]
+  private let sorted = Mutex<Identities?>(nil)
+
+  init(_ identities: Identities, heads: [Int64]) {
+    self.heads = heads
+    DispatchQueue.global().async { [self] in
+      let ordered = identities.sorted { EventIdentity.keyOrder($0.identity, $1.identity) }
+      sorted.withLock { $0 = ordered }
+    }
+  }
+
+  /// The identities in key order, once sorted.
+  var result: Identities? { sorted.withLock { $0 } }
 }
