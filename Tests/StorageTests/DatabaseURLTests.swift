@@ -69,6 +69,26 @@ import Testing
     #expect(SQLLexer.renumber(sql) == expected)
   }
 
+  @Test func splitsInsertsAroundTheirRow() {
+    let split = SQLLexer.insertRow(
+      "INSERT INTO t (a, b, c) VALUES (?, lower(?), '?') ON CONFLICT (a) DO NOTHING -- ?")
+    #expect(split?.head == "INSERT INTO t (a, b, c) VALUES ")
+    #expect(split?.row == ["(", ", lower(", "), '?')"])
+    #expect(split?.tail == " ON CONFLICT (a) DO NOTHING -- ?")
+    #expect(SQLLexer.insertRow("insert into t values(?)")?.row == ["(", ")"])
+    // Statements that a multi-row insert would change the meaning of, or that are not one-row inserts.
+    for sql in [
+      "INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET a = excluded.a",
+      "INSERT INTO t (a) VALUES (?), (?)",
+      "INSERT INTO t (a) SELECT ? WHERE true",
+      "INSERT INTO t (a) VALUES (1) RETURNING ?",
+      "UPDATE t SET a = ? WHERE b IN (VALUES (?))",
+      "DELETE FROM t WHERE a = ?",
+    ] {
+      #expect(SQLLexer.insertRow(sql) == nil, "\(sql)")
+    }
+  }
+
   @Test func splitsScripts() {
     let script = """
       CREATE TABLE a (t TEXT DEFAULT ';');  -- one; two

@@ -42,6 +42,43 @@ public final class PostgresDatabase: SQLDatabase {
     }
   }
 
+  /// Sends `BEGIN`, every batch and `COMMIT` at once on one connection, then reads the results:
+  /// one round trip for the whole transaction. If a statement fails, PostgreSQL skips the rest
+  /// and turns the `COMMIT` into a rollback; the first failure is thrown.
+  @discardableResult
+  public func write(_ batches: [SQLBatch]) async throws -> [Int] {
+    let logger = logger
+    return try await withConnection { connection in
+      let tx = PostgresTransaction(connection: connection, logger: logger)
+      let begin = tx.send("BEGIN", [])
+      let sent = batches.map { tx.sendBatch($0.sql, $0.rows) }
+      let commit = tx.send("COMMIT", [])
+      var failure: (any Error)?
+      func record(_ future: EventLoopFuture<PostgresQueryResult>, _ sql: String) async -> Int {
+        do {
+          return PostgresTransaction.changes(try await PostgresTransaction.await(future, sql: sql))
+        } catch {
+          failure = failure ?? error
+          return 0
+        }
+      }
+      _ = await record(begin, "BEGIN")
+      var changes: [Int] = []
+      for (batch, results) in zip(batches, sent) {
+        var changed = 0
+        for future in results { changed += await record(future, batch.sql) }
+        changes.append(changed)
+      }
+      let ended = try await PostgresTransaction.await(commit, sql: "COMMIT")
+      if let failure { throw failure }
+      guard ended.metadata.command == "COMMIT" else {
+        throw StorageError(
+          code: .statementFailed, statement: "COMMIT", message: "the transaction was rolled back")
+      }
+      return changes
+    }
+  }
+
   /// Runs one statement on a pooled connection and returns how many rows it changed.
   @discardableResult
   public func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {

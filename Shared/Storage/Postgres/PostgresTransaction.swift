@@ -4,9 +4,6 @@ import PostgresNIO
 
 /// Statements on one leased connection; ``PostgresDatabase`` opens and closes the transaction.
 struct PostgresTransaction: SQLTransaction, ScriptExecuting {
-  /// How many statements of a batch are queued on the connection before awaiting their results.
-  private static let batchWindow = 256
-
   let connection: PostgresConnection
   let logger: Logger
 
@@ -20,20 +17,50 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
 
   @discardableResult
   func executeBatch(_ sql: String, _ rows: [[SQLValue]]) async throws -> Int {
-    let numbered = SQLLexer.renumber(sql)
     var changes = 0
-    var start = rows.startIndex
-    while start < rows.endIndex {
-      let end = min(start + Self.batchWindow, rows.endIndex)
-      // The connection runs queued statements in order; queueing a window saves a hop per row.
-      let pending = rows[start..<end].map { send(numbered, $0) }
-      for future in pending {
-        changes += Self.changes(try await Self.await(future, sql: sql))
-      }
-      start = end
+    for future in sendBatch(sql, rows) {
+      changes += Self.changes(try await Self.await(future, sql: sql))
     }
     return changes
   }
+
+  /// Sends the statements of a batch without waiting for their results.
+  ///
+  /// An `INSERT … VALUES (?, …)` of several rows becomes multi-row `INSERT`s of up to
+  /// ``rowsPerInsert`` rows (one parse and one plan for all of them, not one per row); any other
+  /// statement is sent once per row, all queued on the connection, which runs them in order.
+  func sendBatch(_ sql: String, _ rows: [[SQLValue]]) -> [EventLoopFuture<PostgresQueryResult>] {
+    guard rows.count > 1, let insert = SQLLexer.insertRow(sql),
+      rows.allSatisfy({ $0.count == insert.row.count - 1 })
+    else {
+      let numbered = SQLLexer.renumber(sql)
+      return rows.map { send(numbered, $0) }
+    }
+    let width = insert.row.count - 1
+    let perStatement = max(1, min(Self.rowsPerInsert, Self.maximumBindings / max(width, 1)))
+    return stride(from: 0, to: rows.count, by: perStatement).map { start in
+      let chunk = rows[start..<min(start + perStatement, rows.count)]
+      var statement = insert.head
+      var number = 0
+      for index in chunk.indices {
+        if index != start { statement += ", " }
+        for (piece, text) in insert.row.enumerated() {
+          statement += text
+          if piece < width {
+            number += 1
+            statement += "$\(number)"
+          }
+        }
+      }
+      statement += insert.tail
+      return send(statement, Array(chunk.joined()))
+    }
+  }
+
+  /// Most rows in one multi-row `INSERT` of a batch.
+  static let rowsPerInsert = 1_000
+  /// Most bindings in one statement (the protocol counts them in 16 bits).
+  private static let maximumBindings = 32_767
 
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
     let result = try await Self.await(send(SQLLexer.renumber(sql), bindings), sql: sql)
@@ -66,11 +93,11 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
     }
   }
 
-  private func send(_ sql: String, _ bindings: [SQLValue]) -> EventLoopFuture<PostgresQueryResult> {
+  func send(_ sql: String, _ bindings: [SQLValue]) -> EventLoopFuture<PostgresQueryResult> {
     connection.query(PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(bindings)), logger: logger)
   }
 
-  private static func await(
+  static func await(
     _ future: EventLoopFuture<PostgresQueryResult>, sql: String
   ) async throws -> PostgresQueryResult {
     do {
@@ -81,7 +108,7 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
   }
 
   /// Rows changed, from the command tag (`INSERT 0 3`, `UPDATE 2`, …); 0 for other commands.
-  private static func changes(_ result: PostgresQueryResult) -> Int {
+  static func changes(_ result: PostgresQueryResult) -> Int {
     switch result.metadata.command {
     case "INSERT", "UPDATE", "DELETE": result.metadata.rows ?? 0
     default: 0

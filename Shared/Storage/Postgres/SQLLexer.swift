@@ -37,6 +37,55 @@ enum SQLLexer {
     return statements
   }
 
+  /// An `INSERT … VALUES (…) …` of one row, split so that a batch can send many rows in one
+  /// statement: `head` is everything up to the row, `row` is the parenthesised row cut at its
+  /// `?` placeholders (one piece more than it has), `tail` is the rest (`ON CONFLICT …`).
+  ///
+  /// `nil` for any other statement, for one with a `?` outside the row, and for `ON CONFLICT …
+  /// DO UPDATE`, which may not touch a row twice in one statement as separate runs may.
+  static func insertRow(_ sql: String) -> (head: String, row: [String], tail: String)? {
+    var head = ""
+    var row = [""]
+    var tail = ""
+    var code = ""  // the code of the head and the tail, upper-cased, for keywords
+    var depth = 0
+    var part = 0  // 0: head, 1: row, 2: tail
+    var placeholdersOutside = false
+    scan(sql) { character, isCode in
+      switch part {
+      case 0:
+        if isCode, character == "(", code.split(whereSeparator: \.isWhitespace).last == "VALUES" {
+          part = 1
+          depth = 1
+          row[0].append(character)
+          return
+        }
+        head.append(character)
+      case 1:
+        if isCode, character == "?" {
+          row.append("")
+          return
+        }
+        row[row.count - 1].append(character)
+        if isCode, character == "(" { depth += 1 }
+        if isCode, character == ")" { depth -= 1 }
+        if depth == 0 { part = 2 }
+        return
+      default:
+        tail.append(character)
+      }
+      if isCode {
+        code += character.uppercased()
+        placeholdersOutside = placeholdersOutside || character == "?"
+      }
+    }
+    let rest = tail.uppercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    guard part == 2, code.split(whereSeparator: \.isWhitespace).first == "INSERT", !placeholdersOutside,
+      !rest.hasPrefix(","), !rest.contains("DO UPDATE")
+    else { return nil }
+    return (head, row, tail)
+  }
+
   /// Calls `visit` with every character of `sql`, and whether it is code.
   private static func scan(_ sql: String, _ visit: (Character, _ isCode: Bool) -> Void) {
     var closing: Substring?  // what ends the literal or comment we are in, if any
