@@ -33,7 +33,14 @@ public enum Database {
       let client = PostgresClient(configuration: configuration, backgroundLogger: clientLogger)
       logger.debug("connecting to PostgreSQL", metadata: ["url": "\(DatabaseLocation.masked(url))"])
       return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
+        // Leasing before `run()` has begun makes the client log a warning: wait until the child
+        // task that calls it is running (it calls `run()` right after saying so).
+        await withCheckedContinuation { started in
+          group.addTask {
+            started.resume()
+            await client.run()
+          }
+        }
         defer { group.cancelAll() }
         let database = PostgresDatabase(client: client, logger: logger)
         try await database.migrate(migrations)
