@@ -44,11 +44,10 @@ enum BusDefaults: RuntimeDefaults {
     let configuration = try brokerConfiguration(runtime)
     let url = try runtime.setting(BusServerSettings.databaseURL, flag: databaseURL)
     try await Database.withDatabase(url: url, logger: runtime.logger) { database in
-      let journal = try await Journal(database: database, partitions: configuration.partitions)
-      let broker = Broker(configuration: configuration, journal: journal, logger: runtime.logger) {
+      let bus = BrokerService(configuration: configuration, database: database, logger: runtime.logger) {
         runtime.readiness.markReady()
       }
-      try await runtime.run(services: [broker])
+      try await runtime.run(services: [bus])
     }
   }
 

@@ -94,6 +94,21 @@ public protocol SQLDatabase: Sendable {
   /// pool. SQLite runs the whole transaction on the calling thread, without any hand-off.
   @discardableResult
   func writeBlocking(_ batches: [SQLBatch]) throws -> [Int]
+  /// Runs `body` while this process is the only holder of the lock `name` on this database,
+  /// waiting as long as another process (or another call) holds it.
+  ///
+  /// For a writer that must be alone, such as the bus on its journal: a second one started by
+  /// mistake waits instead of writing beside the first. `waiting` is called once if the lock is
+  /// taken, then the call polls every 200 ms; it gives up (returning `nil`) when `stopWaiting`
+  /// says so. The lock is released when `body` returns or throws, or when the process dies
+  /// (`kill -9` included). SQLite: an `flock` on the file `<database>-<name>.lock` beside the
+  /// database. PostgreSQL: a session advisory lock on a connection of its own, which every write of
+  /// the database given to `body` then goes through, so that no write happens without the lock; if
+  /// that connection is lost, `body` is cancelled and the call throws.
+  func exclusively<T: Sendable>(
+    _ name: String, waiting: @Sendable () -> Void, stopWaiting: @Sendable () -> Bool,
+    _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+  ) async throws -> T?
   /// Runs one query like ``query(_:_:)`` and blocks the calling thread until it has the rows.
   ///
   /// For the same threads as ``writeBlocking(_:)``; SQLite reads on the calling thread.

@@ -39,8 +39,8 @@ public final class TestBus: Sendable {
     ["PASSERELLE_BUS_INGEST": ingest, "PASSERELLE_BUS_LIVE": live, "PASSERELLE_BUS_QUERY": query]
   }
 
-  /// Starts the bus and waits until its sockets are bound.
-  public func start() async throws {
+  /// Starts the bus and waits until it prints `line` (by default, once its sockets are bound).
+  public func start(until line: String = "bus listening") async throws {
     let executable = TestPaths.executable("passerelle-bus")
     guard FileManager.default.isExecutableFile(atPath: executable) else {
       throw DeadlineExceeded(what: "\(executable) is missing: run `swift build` first", timeout: .zero)
@@ -54,7 +54,7 @@ public final class TestBus: Sendable {
     ) { $1 }.merging(extraEnvironment) { $1 }
     let process = try TestProcess(executable, [], environment: environment)
     current.withLock { $0 = process }
-    guard await process.waitForOutput("bus listening", timeout: .seconds(60)) else {
+    guard await process.waitForOutput(line, timeout: .seconds(60)) else {
       let output = process.outputText
       process.stop()
       throw DeadlineExceeded(what: "passerelle-bus start (output: \(output))", timeout: .seconds(60))
@@ -84,6 +84,12 @@ public final class TestBus: Sendable {
   /// Everything every run of the bus printed.
   public var output: String {
     logs.withLock { $0 } + (current.withLock { $0?.outputText } ?? "")
+  }
+
+  /// Waits until the running bus has printed `text`; `false` if it has not within `timeout`.
+  public func waitForOutput(_ text: String, timeout: Duration) async -> Bool {
+    guard let process = current.withLock({ $0 }) else { return false }
+    return await process.waitForOutput(text, timeout: timeout)
   }
 
   /// The HTTP port the running bus listens on (read from its start-up log).

@@ -1,5 +1,7 @@
 import PasserelleStorage
 import PasserelleStorageTestKit
+import PasserelleTestKit
+import Synchronization
 import Testing
 
 /// The ``SQLDatabase`` contract, on every backend.
@@ -160,6 +162,56 @@ import Testing
       #expect(rows.map(\.values) == [[.integer(1), .text("a")], [.integer(2), .text("b!")]])
       // The connection is usable afterwards.
       #expect(try await db.write([SQLBatch(insert, [[.integer(9), .text("z")]])]) == [1])
+    }
+  }
+
+  /// One holder of a lock at a time: a second waits (told once) until the first is done, writes
+  /// under the lock work, and a holder that is told to stop waiting gives up without running.
+  @Test(arguments: TestDatabases.backends)
+  func exclusiveLockHasOneHolderAtATime(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      let (entered, enter) = AsyncStream<Void>.makeStream()
+      let (release, finish) = AsyncStream<Void>.makeStream()
+      let first = Task {
+        try await db.exclusively("test-lock", waiting: {}, stopWaiting: { false }) { exclusive in
+          try await exclusive.execute(
+            "INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("first")])
+          enter.yield()
+          for await _ in release {}
+          return "first"
+        }
+      }
+      for await _ in entered { break }
+
+      let waited = Mutex(0)
+      let gaveUp = try await db.exclusively(
+        "test-lock", waiting: { waited.withLock { $0 += 1 } }, stopWaiting: { true }
+      ) { _ in "must not run" }
+      #expect(gaveUp == nil)
+      let second = Task {
+        try await db.exclusively(
+          "test-lock", waiting: { waited.withLock { $0 += 1 } }, stopWaiting: { false }
+        ) { exclusive in
+          try await exclusive.write([
+            SQLBatch("INSERT INTO items (id, name) VALUES (?, ?)", [[.integer(2), .text("second")]])
+          ])
+          return "second"
+        }
+      }
+      #expect(await eventually(within: .seconds(5)) { waited.withLock { $0 } == 2 })
+      try await Task.sleep(for: .milliseconds(300))
+      #expect(
+        try await db.query("SELECT id FROM items WHERE id = 2", []).isEmpty, "the second ran beside the first"
+      )
+      finish.finish()
+      #expect(try await first.value == "first")
+      #expect(try await second.value == "second")
+      #expect(
+        try await db.query("SELECT id FROM items ORDER BY id", []).map(\.values) == [
+          [.integer(1)], [.integer(2)],
+        ])
+      // Released: taken again at once.
+      #expect(try await db.exclusively("test-lock", waiting: {}, stopWaiting: { true }) { _ in 3 } == 3)
     }
   }
 

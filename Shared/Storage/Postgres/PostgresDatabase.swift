@@ -11,11 +11,24 @@ import PostgresNIO
 public final class PostgresDatabase: SQLDatabase {
   private let client: PostgresClient
   private let logger: Logger
+  /// The connection every write goes through, inside ``exclusively(_:waiting:stopWaiting:_:)``.
+  private let writer: PinnedConnection?
+
+  /// A connection of one's own, used by one statement or transaction at a time.
+  private struct PinnedConnection: Sendable {
+    let connection: PostgresConnection
+    let lock = AsyncLock()
+  }
 
   /// Uses `client`, which the caller keeps running for as long as this database is used.
-  public init(client: PostgresClient, logger: Logger) {
+  public convenience init(client: PostgresClient, logger: Logger) {
+    self.init(client: client, logger: logger, writer: nil)
+  }
+
+  private init(client: PostgresClient, logger: Logger, writer: PinnedConnection?) {
     self.client = client
     self.logger = logger
+    self.writer = writer
   }
 
   /// Always ``SQLDialect/postgres``.
@@ -27,7 +40,7 @@ public final class PostgresDatabase: SQLDatabase {
     _ body: @Sendable (any SQLTransaction) async throws -> T
   ) async throws -> T {
     let logger = logger
-    return try await withConnection { connection in
+    return try await withWriteConnection { connection in
       let tx = PostgresTransaction(connection: connection, logger: logger)
       try await tx.execute("BEGIN", [])
       do {
@@ -48,7 +61,7 @@ public final class PostgresDatabase: SQLDatabase {
   @discardableResult
   public func write(_ batches: [SQLBatch]) async throws -> [Int] {
     let logger = logger
-    return try await withConnection { connection in
+    return try await withWriteConnection { connection in
       let tx = PostgresTransaction(connection: connection, logger: logger)
       let begin = tx.send("BEGIN", [])
       let sent = batches.map { tx.sendBatch($0.sql, $0.rows) }
@@ -83,7 +96,7 @@ public final class PostgresDatabase: SQLDatabase {
   @discardableResult
   public func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {
     let logger = logger
-    return try await withConnection { connection in
+    return try await withWriteConnection { connection in
       try await PostgresTransaction(connection: connection, logger: logger).execute(sql, bindings)
     }
   }
@@ -94,6 +107,65 @@ public final class PostgresDatabase: SQLDatabase {
     return try await withConnection { connection in
       try await PostgresTransaction(connection: connection, logger: logger).query(sql, bindings)
     }
+  }
+
+  /// Takes the session advisory lock keyed by `name` on a connection leased for the whole of
+  /// `body`, and gives `body` a database whose writes all go through that connection; see
+  /// ``SQLDatabase/exclusively(_:waiting:stopWaiting:_:)``.
+  public func exclusively<T: Sendable>(
+    _ name: String, waiting: @Sendable () -> Void, stopWaiting: @Sendable () -> Bool,
+    _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+  ) async throws -> T? {
+    let (client, logger) = (client, logger)
+    let key = SQLValue.integer(ExclusiveLock.key(name))
+    return try await withConnection { connection in
+      let session = PostgresTransaction(connection: connection, logger: logger)
+      let held = try await ExclusiveLock.acquire(waiting: waiting, stopWaiting: stopWaiting) {
+        try await session.query("SELECT pg_try_advisory_lock(?) AS held", [key]).first?["held"] == .integer(1)
+      }
+      guard held else { return nil }
+      let exclusive = PostgresDatabase(
+        client: client, logger: logger, writer: PinnedConnection(connection: connection))
+      do {
+        let result = try await Self.whileOpen(connection, lock: name) { try await body(exclusive) }
+        try await session.execute("SELECT pg_advisory_unlock(?)", [key])
+        return result
+      } catch {
+        // The lock must not go back to the pool with the connection.
+        if (try? await session.execute("SELECT pg_advisory_unlock(?)", [key])) == nil {
+          try? await connection.close()
+        }
+        throw error
+      }
+    }
+  }
+
+  /// Runs `body`, cancelling it and throwing if `connection` closes first.
+  private static func whileOpen<T: Sendable>(
+    _ connection: PostgresConnection, lock name: String, _ body: @escaping @Sendable () async throws -> T
+  ) async throws -> T {
+    let (closed, signal) = AsyncStream<Void>.makeStream()
+    connection.closeFuture.whenComplete { _ in signal.finish() }
+    return try await withThrowingTaskGroup(of: T.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        for await _ in closed {}
+        try Task.checkCancellation()
+        throw StorageError(
+          code: .connectionFailed, message: "lost the PostgreSQL connection that holds the lock \(name)")
+      }
+      defer { group.cancelAll() }
+      guard let first = try await group.next() else { throw CancellationError() }
+      return first
+    }
+  }
+
+  /// Runs `body` on the pinned writer connection if there is one, else on a leased one.
+  private func withWriteConnection<T: Sendable>(
+    _ body: (PostgresConnection) async throws -> T
+  ) async throws -> T {
+    guard let writer else { return try await withConnection(body) }
+    return try await writer.lock.withLock { try await body(writer.connection) }
   }
 
   /// Leases a connection for `body`; a failure to lease becomes ``StorageError/Code/connectionFailed``.

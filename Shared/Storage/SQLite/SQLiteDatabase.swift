@@ -174,6 +174,28 @@ public final class SQLiteDatabase: SQLDatabase {
     }
   }
 
+  /// Holds an exclusive `flock` on `<path>-<name>.lock` while `body` runs (the kernel releases it
+  /// if the process dies); see ``SQLDatabase/exclusively(_:waiting:stopWaiting:_:)``.
+  public func exclusively<T: Sendable>(
+    _ name: String, waiting: @Sendable () -> Void, stopWaiting: @Sendable () -> Bool,
+    _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+  ) async throws -> T? {
+    let lockPath = "\(path)-\(name).lock"
+    let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+      throw StorageError(code: .connectionFailed, message: "cannot open \(lockPath): errno \(errno)")
+    }
+    defer { close(descriptor) }
+    let held = try await ExclusiveLock.acquire(waiting: waiting, stopWaiting: stopWaiting) {
+      if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+      guard errno == EWOULDBLOCK else {
+        throw StorageError(code: .connectionFailed, message: "cannot lock \(lockPath): errno \(errno)")
+      }
+      return false
+    }
+    return held ? try await body(self) : nil
+  }
+
   /// Runs one statement in its own implicit transaction and returns how many rows it changed.
   @discardableResult
   public func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {
