@@ -1,4 +1,4 @@
-/// A Bloom filter of the identities in `bus_identities`: an identity it has never seen is
+/// A Bloom filter of the identities in `bus_fingerprints`: an identity it has never seen is
 /// certainly new, so an append looks up only the few it may have seen.
 ///
 /// Blocked: an identity's five bits all lie in one 64-bit word, so a lookup reads one word per
@@ -40,19 +40,19 @@ struct IdentityFilter: Sendable {
     layers = [Layer(capacity: max(expected, 1 << 20))]
   }
 
-  mutating func insert(_ identity: EventIdentity) {
+  mutating func insert(_ fingerprint: UInt64) {
     if layers[layers.count - 1].count >= layers[layers.count - 1].capacity {
       layers.append(Layer(capacity: layers[layers.count - 1].capacity * 2))
     }
     let last = layers.count - 1
-    let (word, mask) = layers[last].place(identity.fingerprint)
+    let (word, mask) = layers[last].place(fingerprint)
     layers[last].words[word] |= mask
     layers[last].count += 1
   }
 
-  func mayContain(_ identity: EventIdentity) -> Bool {
+  func mayContain(_ fingerprint: UInt64) -> Bool {
     layers.contains { layer in
-      let (word, mask) = layer.place(identity.fingerprint)
+      let (word, mask) = layer.place(fingerprint)
       return layer.words[word] & mask == mask
     }
   }

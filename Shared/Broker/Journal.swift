@@ -57,7 +57,7 @@ public final class Journal: Sendable {
   /// Each partition's last stored offset, moved on once an append has committed.
   private let heads: Mutex<[Int64]>
   /// Held for a whole append, so that appends run one at a time; guards the identities that
-  /// `bus_identities` does not hold yet.
+  /// `bus_fingerprints` does not hold yet.
   private let appending: Mutex<PendingIdentities>
 
   /// Opens the journal in `database` (migrating it) with `partitions` partitions.
@@ -67,6 +67,7 @@ public final class Journal: Sendable {
   public init(database: any SQLDatabase, partitions: Int) async throws {
     try await database.migrate(JournalSchema.migrations)
     try await Self.moveLegacyEvents(in: database)
+    try await Self.moveLegacyIdentities(in: database)
     let stored = try await database.query("SELECT value FROM bus_settings WHERE name = 'partitions'", [])
     if case .text(let value)? = stored.first?["value"] {
       guard Int(value) == partitions else {
@@ -104,7 +105,7 @@ public final class Journal: Sendable {
 
   /// The identities of the events after the watermark, read back from their segments.
   ///
-  /// A journal written before the watermark existed has every identity in `bus_identities`: its
+  /// A journal written before the watermark existed has every identity in `bus_fingerprints`: its
   /// watermark starts at the heads.
   private static func pendingIdentities(in database: any SQLDatabase, heads: [Int64]) async throws
     -> PendingIdentities
@@ -144,24 +145,25 @@ public final class Journal: Sendable {
     return pending
   }
 
-  /// A filter of every identity in `bus_identities`, read in key order a page at a time.
+  /// A filter of every fingerprint in `bus_fingerprints`, read in key order a page at a time.
   private static func indexedIdentities(in database: any SQLDatabase) async throws -> IdentityFilter {
-    let counted = try await database.query("SELECT COUNT(*) AS n FROM bus_identities", [])
+    let counted = try await database.query("SELECT COUNT(*) AS n FROM bus_fingerprints", [])
     guard case .integer(let count)? = counted.first?["n"] else {
-      throw ProtocolError(field: "journal", reason: "cannot count bus_identities")
+      throw ProtocolError(field: "journal", reason: "cannot count bus_fingerprints")
     }
     var filter = IdentityFilter(expected: 2 * Int(count))
-    var after = ("", "")
+    var after: [SQLValue] = [.integer(.min), .integer(-1), .integer(-1)]
     for _ in 0...(Int(count) / 10_000 + 1) {
       let rows = try await database.query(
         """
-        SELECT event_id, source FROM bus_identities WHERE (event_id, source) > (?, ?)
-        ORDER BY event_id, source LIMIT 10000
-        """, [.text(after.0), .text(after.1)])
+        SELECT fingerprint, partition_no, event_offset FROM bus_fingerprints
+        WHERE (fingerprint, partition_no, event_offset) > (?, ?, ?)
+        ORDER BY fingerprint, partition_no, event_offset LIMIT 10000
+        """, after)
       for row in rows {
-        guard case .text(let id) = row["event_id"], case .text(let source) = row["source"] else { continue }
-        filter.insert(EventIdentity(source: source, id: id))
-        after = (id, source)
+        guard case .integer(let key) = row["fingerprint"] else { continue }
+        filter.insert(UInt64(bitPattern: key))
+        after = [row["fingerprint"], row["partition_no"], row["event_offset"]]
       }
       if rows.count < 10_000 { break }
     }
@@ -213,10 +215,12 @@ public final class Journal: Sendable {
             segment.segment.append(entry)
             segments.append(segment)
           }
-          identities.append([.text(id), .text(source), .integer(partition), .integer(offset)])
+          identities.append([
+            .integer(EventIdentity(source: source, id: id).key), .integer(partition), .integer(offset),
+          ])
         }
         try await transaction.executeBatch(
-          "INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)",
+          "INSERT INTO bus_fingerprints (fingerprint, partition_no, event_offset) VALUES (?, ?, ?)",
           identities)
         let segmentBatch = segmentInsert(segments)
         try await transaction.executeBatch(segmentBatch.sql, segmentBatch.rows)
@@ -227,6 +231,45 @@ public final class Journal: Sendable {
       }
     }
     try await database.execute("DROP TABLE bus_events_legacy", [])
+  }
+
+  /// Moves the identities `bus_identities` held before migration 4 (`bus_identities_legacy`)
+  /// into `bus_fingerprints`, a thousand per transaction, then drops that table. Interrupted, it
+  /// starts again from the beginning: rows already moved are skipped.
+  private static func moveLegacyIdentities(in database: any SQLDatabase) async throws {
+    let exists =
+      database.dialect == .sqlite
+      ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bus_identities_legacy'"
+      : "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'bus_identities_legacy' AND schemaname = current_schema()"
+    guard case .integer(let tables)? = try await database.query(exists, []).first?["n"], tables > 0 else {
+      return
+    }
+    var after = ("", "")
+    var moving = true
+    while moving {
+      let rows = try await database.query(
+        """
+        SELECT event_id, source, partition_no, event_offset FROM bus_identities_legacy
+        WHERE (event_id, source) > (?, ?) ORDER BY event_id, source LIMIT 1000
+        """, [.text(after.0), .text(after.1)])
+      var fingerprints: [[SQLValue]] = []
+      for row in rows {
+        guard case .text(let id) = row["event_id"], case .text(let source) = row["source"] else {
+          throw ProtocolError(field: "journal", reason: "unreadable identity in bus_identities_legacy")
+        }
+        fingerprints.append([
+          .integer(EventIdentity(source: source, id: id).key), row["partition_no"], row["event_offset"],
+        ])
+        after = (id, source)
+      }
+      try await database.write([
+        SQLBatch(
+          "INSERT INTO bus_fingerprints (fingerprint, partition_no, event_offset) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+          fingerprints)
+      ])
+      moving = rows.count == 1000
+    }
+    try await database.execute("DROP TABLE bus_identities_legacy", [])
   }
 
   /// Each partition's last stored offset (0 when empty).
@@ -251,20 +294,20 @@ public final class Journal: Sendable {
   }
 
   /// The append itself, with the lock held: finds the duplicates (waiting identities first, then
-  /// `bus_identities`), then writes the new events' segments and a chunk of waiting identities
+  /// `bus_fingerprints`), then writes the new events' segments and a chunk of waiting identities
   /// (``PendingIdentities``) in one transaction.
   private func appendAlone(_ entries: [Entry], _ pending: inout PendingIdentities) throws -> [Appended] {
     let identities = entries.indices.map { EventIdentity(source: entries[$0].source, id: entries[$0].id) }
     var known: [EventIdentity: EventPosition] = [:]
-    var unknownIds: [String] = []
+    var unknown: [EventIdentity] = []
     for identity in identities {
       if let position = pending.position(of: identity) {
         known[identity] = position
       } else if pending.mayBeIndexed(identity) {
-        unknownIds.append(identity.id)
+        unknown.append(identity)
       }
     }
-    if !unknownIds.isEmpty { known.merge(try indexed(ids: unknownIds)) { waiting, _ in waiting } }
+    if !unknown.isEmpty { known.merge(try indexed(unknown)) { waiting, _ in waiting } }
     let plan = Self.plan(
       entries, identities: identities, known: known, heads: currentHeads,
       now: Int64(Date().timeIntervalSince1970 * 1000),
@@ -275,7 +318,7 @@ public final class Journal: Sendable {
       batches.append(
         SQLBatch(
           """
-          INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, ?, ?)
+          INSERT INTO bus_fingerprints (fingerprint, partition_no, event_offset) VALUES (?, ?, ?)
           ON CONFLICT DO NOTHING
           """, chunk.rows))
     }
@@ -371,24 +414,49 @@ public final class Journal: Sendable {
       })
   }
 
-  /// The identities `bus_identities` holds with any of `ids`, and where their events are.
-  private func indexed(ids: [String]) throws -> [EventIdentity: EventPosition] {
+  /// Which of `identities` are in `bus_fingerprints`, and where their events are: each event
+  /// with a matching fingerprint is read back from its segment, so that another identity with
+  /// the same fingerprint is never taken for it.
+  private func indexed(_ identities: [EventIdentity]) throws -> [EventIdentity: EventPosition] {
+    let wanted = Dictionary(grouping: identities, by: \.key)
     var found: [EventIdentity: EventPosition] = [:]
-    for start in stride(from: 0, to: ids.count, by: 500) {
-      let chunk = ids[start..<min(start + 500, ids.count)]
+    let keys = Array(wanted.keys)
+    for start in stride(from: 0, to: keys.count, by: 500) {
+      let chunk = keys[start..<min(start + 500, keys.count)]
       let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
       let rows = try database.queryBlocking(
-        "SELECT event_id, source, partition_no, event_offset FROM bus_identities WHERE event_id IN (\(placeholders))",
-        chunk.map { .text($0) })
+        "SELECT fingerprint, partition_no, event_offset FROM bus_fingerprints WHERE fingerprint IN (\(placeholders))",
+        chunk.map { .integer($0) })
       for row in rows {
-        guard case .text(let id) = row["event_id"], case .text(let source) = row["source"],
-          case .integer(let partition) = row["partition_no"], case .integer(let offset) = row["event_offset"]
+        guard case .integer(let key) = row["fingerprint"], case .integer(let partition) = row["partition_no"],
+          case .integer(let offset) = row["event_offset"]
         else { continue }
-        found[EventIdentity(source: source, id: id)] = EventPosition(
-          partition: Int(partition), offset: offset)
+        let position = EventPosition(partition: Int(partition), offset: offset)
+        guard let stored = try identity(at: position) else { continue }
+        for identity in wanted[key] ?? [] where identity == stored { found[identity] = position }
       }
     }
     return found
+  }
+
+  /// The identity of the event at `position`, read from its segment's directory; `nil` if
+  /// there is no such event.
+  private func identity(at position: EventPosition) throws -> EventIdentity? {
+    let rows = try database.queryBlocking(
+      """
+      SELECT first_offset, directory, byte_count FROM bus_segments
+      WHERE partition_no = ? AND first_offset <= ? ORDER BY first_offset DESC LIMIT 1
+      """, [.integer(Int64(position.partition)), .integer(position.offset)])
+    guard let row = rows.first else { return nil }
+    guard case .integer(let first) = row["first_offset"], case .blob(let directory) = row["directory"],
+      case .integer(let bytes) = row["byte_count"],
+      let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
+    else {
+      throw ProtocolError(field: "journal", reason: "damaged segment in partition \(position.partition)")
+    }
+    let index = Int(position.offset - first)
+    guard records.indices.contains(index) else { return nil }
+    return EventIdentity(source: records[index].source, id: records[index].id)
   }
 
   /// Reads up to `request.max` (at most 1,000) events of one partition from `request.from` on.
@@ -522,8 +590,8 @@ public final class Journal: Sendable {
     let storedAt: Int64
     let events: Int
     let bytes: Int64
-    /// The identities of its events.
-    let identities: [[SQLValue]]
+    /// Its events' `bus_fingerprints` rows.
+    let fingerprints: [[SQLValue]]
   }
 
   /// The oldest `limit` segments of `partition`, in offset order.
@@ -543,7 +611,12 @@ public final class Journal: Sendable {
       return StoredSegment(
         partition: partition, firstOffset: first, lastOffset: last, storedAt: storedAt, events: Int(count),
         bytes: bytes,
-        identities: records.map { [.text($0.id), .text($0.source)] })
+        fingerprints: records.enumerated().map { index, record in
+          [
+            .integer(EventIdentity(source: record.source, id: record.id).key), .integer(Int64(partition)),
+            .integer(first + Int64(index)),
+          ]
+        })
     }
   }
 
@@ -573,7 +646,8 @@ public final class Journal: Sendable {
         ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
         """, recorded)
       try await transaction.executeBatch(
-        "DELETE FROM bus_identities WHERE event_id = ? AND source = ?", segments.flatMap(\.identities))
+        "DELETE FROM bus_fingerprints WHERE fingerprint = ? AND partition_no = ? AND event_offset = ?",
+        segments.flatMap(\.fingerprints))
       try await transaction.executeBatch(
         "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
         segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })

@@ -109,5 +109,31 @@ enum JournalSchema {
     // and retention walks each partition's segments by offset instead of an index on their age:
     // two fewer B-tree pages written per commit.
     Migration(id: "bus-journal-3-lean-commits", sql: "DROP INDEX bus_segments_age;"),
+    // Identities indexed by their 64-bit fingerprint (``EventIdentity/key``) instead of their
+    // texts: a row of three integers instead of two texts and two integers, a quarter to a third
+    // of the size, so a commit writes fewer index pages. A fingerprint found there is checked
+    // against the event's directory in its segment. The identities of `bus_identities_legacy` are
+    // moved by `Journal` when it opens.
+    Migration(
+      id: "bus-journal-4-fingerprints",
+      sqlite: """
+        ALTER TABLE bus_identities RENAME TO bus_identities_legacy;
+        CREATE TABLE bus_fingerprints (
+          fingerprint INTEGER NOT NULL,
+          partition_no INTEGER NOT NULL,
+          event_offset INTEGER NOT NULL,
+          PRIMARY KEY (fingerprint, partition_no, event_offset)
+        ) WITHOUT ROWID;
+        """,
+      postgres: """
+        ALTER TABLE bus_identities RENAME TO bus_identities_legacy;
+        CREATE TABLE bus_fingerprints (
+          fingerprint BIGINT NOT NULL,
+          partition_no INTEGER NOT NULL,
+          event_offset BIGINT NOT NULL,
+          PRIMARY KEY (fingerprint, partition_no, event_offset)
+        );
+        """
+    ),
   ]
 }

@@ -2,7 +2,7 @@
 ///
 /// A commit writes one segment per partition it touches (split past ``maximumEvents`` events or
 /// ``maximumBytes`` bytes), so the database does one row's work for many events; only the
-/// identity index (`bus_identities`) is per event. `bodies` is the events' bytes, concatenated in
+/// identity index (`bus_fingerprints`) is per event. `bodies` is the events' bytes, concatenated in
 /// offset order; `directory` says where each one is and what the journal needs without parsing
 /// it: per event, LEB128 varints and UTF-8 bytes: body length, type length, type, id length, id,
 /// source length, source.

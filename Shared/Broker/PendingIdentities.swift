@@ -31,25 +31,26 @@ struct EventIdentity: Hashable, Sendable {
     hasher.combine(fingerprint)
   }
 
-  /// The order of `bus_identities`' primary key, `(event_id, source)`.
-  static func keyOrder(_ lhs: EventIdentity, _ rhs: EventIdentity) -> Bool {
-    lhs.id == rhs.id ? lhs.source < rhs.source : lhs.id < rhs.id
-  }
+  /// The fingerprint as `bus_fingerprints` stores it, a signed 64-bit integer.
+  var key: Int64 { Int64(bitPattern: fingerprint) }
+
+  /// The order of `bus_fingerprints`' primary key.
+  static func keyOrder(_ lhs: EventIdentity, _ rhs: EventIdentity) -> Bool { lhs.key < rhs.key }
 }
 
-/// The identities of stored events that `bus_identities` does not hold yet, and the order in
+/// The identities of stored events that `bus_fingerprints` does not hold yet, and the order in
 /// which they are written there.
 ///
-/// A commit that inserted its own identities would write one B-tree page of `bus_identities` per
-/// event as soon as ids arrive in no order (random UUIDs): four kilobytes, and their checkpoint,
-/// for a 500-byte event. So a commit writes its segments, which hold every event's identity
+/// A commit that inserted its own identities would write about one B-tree page of
+/// `bus_fingerprints` per event, fingerprints coming in no order: four kilobytes, and their
+/// checkpoint, for a 500-byte event. So a commit writes its segments, which hold every event's identity
 /// anyway, and its identities wait here. Each commit also writes a chunk of an earlier
 /// *generation* (every identity that was waiting when it was sealed, sorted by key): consecutive
 /// keys share pages, so a generation costs about one write of each page its keys fall in,
 /// however many of them there are.
 ///
 /// Durable through the watermark, `bus_settings.identities_indexed`: per partition, the offset up
-/// to which every event's identity is in `bus_identities`. It moves to the heads a generation
+/// to which every event's identity is in `bus_fingerprints`. It moves to the heads a generation
 /// was sealed at, in the transaction that writes that generation's last chunk; a journal that
 /// opens reads the identities of the events after it back from their segments.
 struct PendingIdentities {
@@ -68,7 +69,7 @@ struct PendingIdentities {
   private var sealedAt: ContinuousClock.Instant
   /// Per partition, the last offset retention has removed: identities at or below it are dropped.
   private var prunedThrough: [Int64]
-  /// What `bus_identities` may hold: an identity it rules out needs no lookup there.
+  /// What `bus_fingerprints` may hold: an identity it rules out needs no lookup there.
   private var indexed: IdentityFilter
 
   /// A generation is sealed once this many identities wait (or ``generationAge`` has passed).
@@ -81,7 +82,7 @@ struct PendingIdentities {
 
   /// What a commit writes of the generation, and what it then records.
   struct Chunk {
-    /// `(event_id, source, partition_no, event_offset)` rows for `bus_identities`.
+    /// `(fingerprint, partition_no, event_offset)` rows for `bus_fingerprints`.
     var rows: [[SQLValue]] = []
     /// How many of the generation's identities the chunk takes (written, or dropped as pruned).
     var taken = 0
@@ -90,7 +91,7 @@ struct PendingIdentities {
   }
 
   /// Nothing waiting; `watermark` is the one stored (the heads of a journal that had none), and
-  /// `indexed` holds every identity in `bus_identities`.
+  /// `indexed` holds every identity in `bus_fingerprints`.
   init(watermark: [Int64], indexed: IdentityFilter, now: ContinuousClock.Instant) {
     self.indexed = indexed
     sealedHeads = watermark
@@ -102,8 +103,8 @@ struct PendingIdentities {
   /// Where the event with `identity` is, if its identity is waiting.
   func position(of identity: EventIdentity) -> EventPosition? { positions[identity] }
 
-  /// Whether `bus_identities` may hold `identity` (`false`: it certainly does not).
-  func mayBeIndexed(_ identity: EventIdentity) -> Bool { indexed.mayContain(identity) }
+  /// Whether `bus_fingerprints` may hold `identity` (`false`: it certainly does not).
+  func mayBeIndexed(_ identity: EventIdentity) -> Bool { indexed.mayContain(identity.fingerprint) }
 
   /// Records the identity of a stored event (the journal opening, or a commit).
   mutating func add(_ identity: EventIdentity, at position: EventPosition) {
@@ -128,8 +129,7 @@ struct PendingIdentities {
     for (identity, position) in sealed[written..<end]
     where position.offset > prunedThrough[position.partition] {
       chunk.rows.append([
-        .text(identity.id), .text(identity.source), .integer(Int64(position.partition)),
-        .integer(position.offset),
+        .integer(identity.key), .integer(Int64(position.partition)), .integer(position.offset),
       ])
     }
     chunk.taken = end - written
@@ -145,7 +145,7 @@ struct PendingIdentities {
     for (identity, position) in sealed[written..<written + chunk.taken] {
       // Unless retention removed the event and the identity came again since, as another event.
       if positions[identity] == position { positions[identity] = nil }
-      indexed.insert(identity)
+      indexed.insert(identity.fingerprint)
     }
     written += chunk.taken
     if written == sealed.count {

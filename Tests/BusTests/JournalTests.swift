@@ -36,14 +36,14 @@ import Testing
     }
   }
 
-  /// Commits write identities to `bus_identities` a generation behind (``PendingIdentities``):
+  /// Commits write identities to `bus_fingerprints` a generation behind (``PendingIdentities``):
   /// resends are found whether their identity waits in memory, was lost with it (a journal opened
   /// again, as after `kill -9`, reads it back from the segments) or has been written.
   @Test(arguments: TestDatabases.backends)
   func resendsAreFoundWhereverTheirIdentityIs(backend: TestDatabases.Backend) async throws {
     try await TestDatabases.withDatabase(backend) { database in
       func indexedCount() async throws -> Int64 {
-        let rows = try await database.query("SELECT COUNT(*) AS n FROM bus_identities", [])
+        let rows = try await database.query("SELECT COUNT(*) AS n FROM bus_fingerprints", [])
         guard case .integer(let count)? = rows.first?["n"] else { return -1 }
         return count
       }
@@ -118,7 +118,7 @@ import Testing
       #expect(page.header.offsets.first == page.header.low)
       #expect(page.header.head == 3_050)
       // An event retention removed is stored again when resent, whether its identity was written
-      // to `bus_identities` or still waiting (all of these were, in memory).
+      // to `bus_fingerprints` or still waiting (all of these were, in memory).
       let resent = try await journal.append(Self.entries(BusTestSupport.events(source: "/old", count: 5)))
       #expect(resent.allSatisfy { $0.status == .stored })
       #expect(resent.map(\.position.offset) == Array(3_051...3_055))
@@ -128,9 +128,11 @@ import Testing
   @Test func theIdentityFilterNeverMissesAndRarelyGuesses() {
     var filter = IdentityFilter(expected: 1_000)
     let stored = (0..<1_200_000).map { EventIdentity(source: "/f", id: "evt-\($0)") }
-    for identity in stored { filter.insert(identity) }  // past its first layer, into a second
-    #expect(stored.allSatisfy { filter.mayContain($0) })
-    let others = (0..<100_000).filter { !filter.mayContain(EventIdentity(source: "/f", id: "other-\($0)")) }
+    for identity in stored { filter.insert(identity.fingerprint) }  // past its first layer, into a second
+    #expect(stored.allSatisfy { filter.mayContain($0.fingerprint) })
+    let others = (0..<100_000).filter {
+      !filter.mayContain(EventIdentity(source: "/f", id: "other-\($0)").fingerprint)
+    }
     #expect(others.count > 96_000)  // about one "maybe" in a hundred per layer
   }
 
@@ -160,6 +162,73 @@ import Testing
       let start = try await journal.fetch(FetchRequest(partition: 0, from: 255, max: 2, prefixes: ["pos."]))
       #expect(start.header.offsets == [256, 259])
       #expect(start.header.next == 260)
+    }
+  }
+
+  /// `bus_fingerprints` says where an event with the same fingerprint is; only the identity read
+  /// back from that event's segment makes a resend a duplicate, so two identities sharing a
+  /// fingerprint are never taken for each other.
+  @Test(arguments: TestDatabases.backends)
+  func aFingerprintMatchIsCheckedAgainstTheStoredEvent(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend) { database in
+      let journal = try await Journal(database: database, partitions: 2)
+      let events = BusTestSupport.events(source: "/collide", count: 10)
+      let stored = try await journal.append(Self.entries(events))
+      // As if a new event's identity had the same fingerprint as the third one's.
+      let stranger = BusTestSupport.events(source: "/collide", count: 1, prefix: "stranger")[0]
+      try await database.execute(
+        "INSERT INTO bus_fingerprints (fingerprint, partition_no, event_offset) VALUES (?, ?, ?)",
+        [
+          .integer(EventIdentity(source: stranger.source, id: stranger.id).key),
+          .integer(Int64(stored[2].position.partition)), .integer(stored[2].position.offset),
+        ])
+      let reopened = try await Journal(database: database, partitions: 2)  // its filter has that row
+      let outcomes = try await reopened.append(Self.entries([stranger, events[2]]))
+      #expect(outcomes[0].status == .stored)
+      #expect(outcomes[1].status == .duplicate)
+      #expect(outcomes[1].position == stored[2].position)
+    }
+  }
+
+  /// A journal of the second format (identities by their texts, in `bus_identities`) has them
+  /// moved into `bus_fingerprints` when it opens, and resends are still recognised.
+  @Test(arguments: TestDatabases.backends)
+  func identitiesOfTheSecondFormatAreMovedToFingerprints(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Array(JournalSchema.migrations.prefix(3))) {
+      database in
+      let events = BusTestSupport.events(source: "/second", count: 20)
+      var segment = JournalSegment()
+      for event in events { segment.append(Journal.Entry(event: event, body: event.encoded())) }
+      let (directory, bodies) = (segment.directory, segment.bodies)
+      try await database.transaction { transaction in
+        try await transaction.execute(
+          """
+          INSERT INTO bus_segments
+            (partition_no, first_offset, last_offset, stored_at, event_count, byte_count, directory, bodies)
+          VALUES (0, 1, 20, ?, 20, ?, ?, ?)
+          """,
+          [
+            .integer(Int64(Date().timeIntervalSince1970 * 1000)), .integer(Int64(bodies.count)),
+            .blob(directory), .blob(bodies),
+          ])
+        try await transaction.executeBatch(
+          "INSERT INTO bus_identities (event_id, source, partition_no, event_offset) VALUES (?, ?, 0, ?)",
+          events.enumerated().map { [.text($1.id), .text($1.source), .integer(Int64($0 + 1))] })
+        try await transaction.execute("INSERT INTO bus_settings (name, value) VALUES ('partitions', '1')", [])
+      }
+      let journal = try await Journal(database: database, partitions: 1)
+      #expect(journal.currentHeads == [20])
+      let moved = try await database.query("SELECT COUNT(*) AS n FROM bus_fingerprints", [])
+      #expect(moved.first?["n"] == .integer(20))
+      let fresh = BusTestSupport.events(source: "/second", count: 1, prefix: "fresh")
+      let outcomes = try await journal.append(Self.entries([events[5]] + fresh))
+      #expect(outcomes[0].status == .duplicate)
+      #expect(outcomes[0].position == EventPosition(partition: 0, offset: 6))
+      #expect(outcomes[1].status == .stored)
+      #expect(outcomes[1].position == EventPosition(partition: 0, offset: 21))
+      await #expect(throws: (any Error).self) {
+        try await database.query("SELECT COUNT(*) FROM bus_identities_legacy", [])
+      }
     }
   }
 
