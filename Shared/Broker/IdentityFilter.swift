@@ -50,6 +50,9 @@ struct IdentityFilter: Sendable {
     layers[last].count += 1
   }
 
+  /// How many fingerprints were inserted.
+  var count: Int { layers.reduce(0) { $0 + $1.count } }
+
   func mayContain(_ fingerprint: UInt64) -> Bool {
     layers.contains { layer in
       let (word, mask) = layer.place(fingerprint)

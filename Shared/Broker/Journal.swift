@@ -137,7 +137,7 @@ public final class Journal: Sendable {
         else { throw ProtocolError(field: "journal", reason: "damaged segment in partition \(partition)") }
         for (index, record) in records.enumerated() where first + Int64(index) > watermark[partition] {
           pending.add(
-            EventIdentity(source: record.source, id: record.id),
+            EventIdentity(source: record.source, id: record.id).fingerprint,
             at: EventPosition(partition: partition, offset: first + Int64(index)))
         }
       }
@@ -298,16 +298,15 @@ public final class Journal: Sendable {
   /// (``PendingIdentities``) in one transaction.
   private func appendAlone(_ entries: [Entry], _ pending: inout PendingIdentities) throws -> [Appended] {
     let identities = entries.indices.map { EventIdentity(source: entries[$0].source, id: entries[$0].id) }
-    var known: [EventIdentity: EventPosition] = [:]
-    var unknown: [EventIdentity] = []
+    var waiting: [EventIdentity: [EventPosition]] = [:]
+    var mayBeIndexed: [EventIdentity] = []
     for identity in identities {
-      if let position = pending.position(of: identity) {
-        known[identity] = position
-      } else if pending.mayBeIndexed(identity) {
-        unknown.append(identity)
-      }
+      let positions = pending.positions(of: identity.fingerprint)
+      if !positions.isEmpty { waiting[identity] = positions }
+      if pending.mayBeIndexed(identity.fingerprint) { mayBeIndexed.append(identity) }
     }
-    if !unknown.isEmpty { known.merge(try indexed(unknown)) { waiting, _ in waiting } }
+    let known =
+      waiting.isEmpty && mayBeIndexed.isEmpty ? [:] : try stored(waiting, indexedOrNot: mayBeIndexed)
     let plan = Self.plan(
       entries, identities: identities, known: known, heads: currentHeads,
       now: Int64(Date().timeIntervalSince1970 * 1000),
@@ -332,7 +331,7 @@ public final class Journal: Sendable {
     }
     if !batches.isEmpty { try database.writeBlocking(batches) }
     heads.withLock { $0 = plan.heads }
-    for (identity, position) in plan.stored { pending.add(identity, at: position) }
+    for (identity, position) in plan.stored { pending.add(identity.fingerprint, at: position) }
     pending.committed(chunk, heads: plan.heads, now: .now)
     return plan.outcomes
   }
@@ -414,12 +413,31 @@ public final class Journal: Sendable {
       })
   }
 
-  /// Which of `identities` are in `bus_fingerprints`, and where their events are: each event
-  /// with a matching fingerprint is read back from its segment, so that another identity with
-  /// the same fingerprint is never taken for it.
-  private func indexed(_ identities: [EventIdentity]) throws -> [EventIdentity: EventPosition] {
-    let wanted = Dictionary(grouping: identities, by: \.key)
+  /// Which identities are stored, and where: the candidates are the `waiting` positions (events
+  /// whose fingerprint is the identity's, not yet in `bus_fingerprints`) and, for the identities
+  /// in `indexedOrNot`, the rows of `bus_fingerprints` with their fingerprint. Each candidate
+  /// event is read back from its segment, so that another identity with the same fingerprint is
+  /// never taken for it; the first that matches, newest first, is the one.
+  private func stored(
+    _ waiting: [EventIdentity: [EventPosition]], indexedOrNot: [EventIdentity]
+  ) throws -> [EventIdentity: EventPosition] {
+    var candidates = waiting
+    for (identity, positions) in try indexed(indexedOrNot) { candidates[identity, default: []] += positions }
     var found: [EventIdentity: EventPosition] = [:]
+    var segments = SegmentCache()
+    for (identity, positions) in candidates {
+      for position in positions where try self.identity(at: position, segments: &segments) == identity {
+        found[identity] = position
+        break
+      }
+    }
+    return found
+  }
+
+  /// The positions `bus_fingerprints` holds for the fingerprint of each of `identities`.
+  private func indexed(_ identities: [EventIdentity]) throws -> [EventIdentity: [EventPosition]] {
+    let wanted = Dictionary(grouping: identities, by: \.key)
+    var found: [EventIdentity: [EventPosition]] = [:]
     let keys = Array(wanted.keys)
     for start in stride(from: 0, to: keys.count, by: 500) {
       let chunk = keys[start..<min(start + 500, keys.count)]
@@ -431,17 +449,27 @@ public final class Journal: Sendable {
         guard case .integer(let key) = row["fingerprint"], case .integer(let partition) = row["partition_no"],
           case .integer(let offset) = row["event_offset"]
         else { continue }
-        let position = EventPosition(partition: Int(partition), offset: offset)
-        guard let stored = try identity(at: position) else { continue }
-        for identity in wanted[key] ?? [] where identity == stored { found[identity] = position }
+        for identity in wanted[key] ?? [] {
+          found[identity, default: []].append(EventPosition(partition: Int(partition), offset: offset))
+        }
       }
     }
     return found
   }
 
+  /// The segment last read in each partition, for ``identity(at:segments:)``: resends tend to
+  /// come in runs of neighbours.
+  private typealias SegmentCache = [Int: (first: Int64, records: [JournalSegment.Record])]
+
   /// The identity of the event at `position`, read from its segment's directory; `nil` if
   /// there is no such event.
-  private func identity(at position: EventPosition) throws -> EventIdentity? {
+  private func identity(at position: EventPosition, segments: inout SegmentCache) throws -> EventIdentity? {
+    if let cached = segments[position.partition], position.offset >= cached.first,
+      position.offset - cached.first < Int64(cached.records.count)
+    {
+      let record = cached.records[Int(position.offset - cached.first)]
+      return EventIdentity(source: record.source, id: record.id)
+    }
     let rows = try database.queryBlocking(
       """
       SELECT first_offset, directory, byte_count FROM bus_segments
@@ -454,6 +482,7 @@ public final class Journal: Sendable {
     else {
       throw ProtocolError(field: "journal", reason: "damaged segment in partition \(position.partition)")
     }
+    segments[position.partition] = (first, records)
     let index = Int(position.offset - first)
     guard records.indices.contains(index) else { return nil }
     return EventIdentity(source: records[index].source, id: records[index].id)

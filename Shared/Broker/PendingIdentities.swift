@@ -33,91 +33,141 @@ struct EventIdentity: Hashable, Sendable {
 
   /// The fingerprint as `bus_fingerprints` stores it, a signed 64-bit integer.
   var key: Int64 { Int64(bitPattern: fingerprint) }
-
-  /// The order of `bus_fingerprints`' primary key.
-  static func keyOrder(_ lhs: EventIdentity, _ rhs: EventIdentity) -> Bool { lhs.key < rhs.key }
 }
 
-/// The identities of stored events that `bus_fingerprints` does not hold yet, and the order in
-/// which they are written there.
+/// The fingerprints of stored events that `bus_fingerprints` does not hold yet, where those events
+/// are, and the order in which they are written there.
 ///
-/// A commit that inserted its own identities would write about one B-tree page of
+/// A commit that inserted its own fingerprints would write about one B-tree page of
 /// `bus_fingerprints` per event, fingerprints coming in no order: four kilobytes, and their
-/// checkpoint, for a 500-byte event. So a commit writes its segments, which hold every event's identity
-/// anyway, and its identities wait here. Each commit also writes a chunk of an earlier
-/// *generation* (every identity that was waiting when it was sealed, sorted by key): consecutive
-/// keys share pages, so a generation costs about one write of each page its keys fall in,
-/// however many of them there are.
+/// checkpoint, for a 500-byte event. So a commit writes its segments, which hold every event's
+/// identity anyway, and its fingerprints wait here. Each commit also writes a chunk of an earlier
+/// *generation* (every fingerprint that was waiting when it was sealed, sorted): consecutive keys
+/// share pages, so a generation costs about one write of each page its keys fall in, however many
+/// of them there are. That only pays if a generation is large beside the index, so a generation
+/// is a sixteenth of the index (at least 16,384 fingerprints, at most about a million, or what a
+/// minute brought): a page then takes about ten keys per write, whatever the index's size.
+///
+/// Only fingerprints wait, not identities (a million identities would be hundreds of megabytes of
+/// strings): a fingerprint found here says where to look, and the journal checks the event there.
 ///
 /// Durable through the watermark, `bus_settings.identities_indexed`: per partition, the offset up
-/// to which every event's identity is in `bus_fingerprints`. It moves to the heads a generation
+/// to which every event's fingerprint is in `bus_fingerprints`. It moves to the heads a generation
 /// was sealed at, in the transaction that writes that generation's last chunk; a journal that
 /// opens reads the identities of the events after it back from their segments.
 struct PendingIdentities {
-  /// Every identity waiting, sealed or not, and where its event is.
-  private var positions: [EventIdentity: EventPosition] = [:]
-  /// The identities waiting and not sealed, in the order they came: ids that rise as they
-  /// come (a till's receipt numbers) are then sorted in one pass.
-  private var arrivals: [(identity: EventIdentity, position: EventPosition)] = []
+  /// Where the events of one generation's fingerprints are.
+  private struct Positions {
+    var first: [UInt64: EventPosition] = [:]
+    /// Further events whose fingerprint is already in `first` (another identity with the same
+    /// fingerprint, or the same one stored again after retention removed it): rare.
+    var more: [UInt64: [EventPosition]] = [:]
+
+    init(capacity: Int = 0) { first.reserveCapacity(capacity) }
+
+    mutating func add(_ fingerprint: UInt64, _ position: EventPosition) {
+      if first[fingerprint] == nil {
+        first[fingerprint] = position
+      } else {
+        more[fingerprint, default: []].append(position)
+      }
+    }
+
+    func positions(of fingerprint: UInt64) -> [EventPosition] {
+      guard let position = first[fingerprint] else { return more[fingerprint] ?? [] }
+      return [position] + (more[fingerprint] ?? [])
+    }
+
+    /// Forgets the events of `partition` up to `offset`.
+    mutating func prune(partition: Int, through offset: Int64) {
+      let removed = { (position: EventPosition) in
+        position.partition == partition && position.offset <= offset
+      }
+      first = first.filter { !removed($0.value) }
+      more = more.compactMapValues { positions in
+        let kept = positions.filter { !removed($0) }
+        return kept.isEmpty ? nil : kept
+      }
+    }
+  }
+
+  /// The generation filling: its fingerprints in the order they came.
+  private var arrivals: [(fingerprint: UInt64, position: EventPosition)] = []
+  private var arrived = Positions()
   /// The generation being sorted on another thread, sealed and not yet written.
   private var sorting: SortingGeneration?
+  private var sortingPositions = Positions()
   /// The generation being written, in key order, and how much of it is written.
-  private var sealed: [(identity: EventIdentity, position: EventPosition)] = []
+  private var sealed: [(fingerprint: UInt64, position: EventPosition)] = []
+  private var sealedPositions = Positions()
   private var written = 0
   /// The heads when `sealed` was sealed: the watermark once all of it is written.
   private var sealedHeads: [Int64]
   private var sealedAt: ContinuousClock.Instant
-  /// Per partition, the last offset retention has removed: identities at or below it are dropped.
+  /// Per partition, the last offset retention has removed: fingerprints at or below it are dropped.
   private var prunedThrough: [Int64]
-  /// What `bus_fingerprints` may hold: an identity it rules out needs no lookup there.
+  /// What `bus_fingerprints` may hold: a fingerprint it rules out needs no lookup there.
   private var indexed: IdentityFilter
 
-  /// A generation is sealed once this many identities wait (or ``generationAge`` has passed).
-  static let generationIdentities = 16_384
-  /// A generation is sealed at least this often while identities wait.
-  static let generationAge: Duration = .seconds(1)
-  /// The fewest identities a commit writes while a generation is being written; a commit of more
-  /// events writes as many as it stored, so the waiting ones never grow faster than they go.
+  /// The fewest fingerprints a generation is sealed with (unless ``generationAge`` has passed).
+  static let minimumGeneration = 16_384
+  /// The most fingerprints a generation is sealed with.
+  static let maximumGeneration = 1 << 20
+  /// A generation is sealed at least this often while fingerprints wait.
+  static let generationAge: Duration = .seconds(60)
+  /// The fewest fingerprints a commit writes while a generation is being written; a commit of
+  /// more events writes as many as it stored, so the waiting ones never grow faster than they go.
   static let minimumChunk = 32
 
   /// What a commit writes of the generation, and what it then records.
   struct Chunk {
     /// `(fingerprint, partition_no, event_offset)` rows for `bus_fingerprints`.
     var rows: [[SQLValue]] = []
-    /// How many of the generation's identities the chunk takes (written, or dropped as pruned).
+    /// How many of the generation's fingerprints the chunk takes (written, or dropped as pruned).
     var taken = 0
     /// The new watermark, when the chunk ends the generation.
     var watermark: [Int64]?
   }
 
   /// Nothing waiting; `watermark` is the one stored (the heads of a journal that had none), and
-  /// `indexed` holds every identity in `bus_fingerprints`.
+  /// `indexed` holds every fingerprint in `bus_fingerprints`.
   init(watermark: [Int64], indexed: IdentityFilter, now: ContinuousClock.Instant) {
     self.indexed = indexed
     sealedHeads = watermark
     sealedAt = now
     prunedThrough = Array(repeating: 0, count: watermark.count)
-    positions.reserveCapacity(2 * Self.generationIdentities)
+    arrived = Positions(capacity: generationSize)
   }
 
-  /// Where the event with `identity` is, if its identity is waiting.
-  func position(of identity: EventIdentity) -> EventPosition? { positions[identity] }
-
-  /// Whether `bus_fingerprints` may hold `identity` (`false`: it certainly does not).
-  func mayBeIndexed(_ identity: EventIdentity) -> Bool { indexed.mayContain(identity.fingerprint) }
-
-  /// Records the identity of a stored event (the journal opening, or a commit).
-  mutating func add(_ identity: EventIdentity, at position: EventPosition) {
-    positions[identity] = position
-    arrivals.append((identity, position))
+  /// How many fingerprints the generation filling is sealed with: a sixteenth of the index.
+  var generationSize: Int {
+    min(max(indexed.count / 16, Self.minimumGeneration), Self.maximumGeneration)
   }
 
-  /// Records that retention removed `partition`'s events up to `offset`: their identities are
+  /// Where events with `fingerprint` whose fingerprint waits are, newest generation first: the
+  /// caller checks which, if any, has the identity it looks for.
+  func positions(of fingerprint: UInt64) -> [EventPosition] {
+    arrived.positions(of: fingerprint) + sortingPositions.positions(of: fingerprint)
+      + sealedPositions.positions(of: fingerprint)
+  }
+
+  /// Whether `bus_fingerprints` may hold `fingerprint` (`false`: it certainly does not).
+  func mayBeIndexed(_ fingerprint: UInt64) -> Bool { indexed.mayContain(fingerprint) }
+
+  /// Records the fingerprint of a stored event (the journal opening, or a commit).
+  mutating func add(_ fingerprint: UInt64, at position: EventPosition) {
+    arrived.add(fingerprint, position)
+    arrivals.append((fingerprint, position))
+  }
+
+  /// Records that retention removed `partition`'s events up to `offset`: their fingerprints are
   /// forgotten, so a resend is stored again, as it is once retention has deleted an indexed one.
   mutating func pruned(partition: Int, through offset: Int64) {
     guard offset > prunedThrough[partition] else { return }
     prunedThrough[partition] = offset
-    positions = positions.filter { $0.value.partition != partition || $0.value.offset > offset }
+    arrived.prune(partition: partition, through: offset)
+    sortingPositions.prune(partition: partition, through: offset)
+    sealedPositions.prune(partition: partition, through: offset)
   }
 
   /// The chunk of the generation to write with a commit that stores `events` events.
@@ -126,10 +176,11 @@ struct PendingIdentities {
     let end = min(sealed.count, written + max(Self.minimumChunk, events))
     guard written < end else { return chunk }
     chunk.rows.reserveCapacity(end - written)
-    for (identity, position) in sealed[written..<end]
+    for (fingerprint, position) in sealed[written..<end]
     where position.offset > prunedThrough[position.partition] {
       chunk.rows.append([
-        .integer(identity.key), .integer(Int64(position.partition)), .integer(position.offset),
+        .integer(Int64(bitPattern: fingerprint)), .integer(Int64(position.partition)),
+        .integer(position.offset),
       ])
     }
     chunk.taken = end - written
@@ -137,55 +188,58 @@ struct PendingIdentities {
     return chunk
   }
 
-  /// After the commit that wrote `chunk`: forgets what it wrote, and seals the next generation
-  /// once the last one is written and enough is waiting (it is sorted on another thread, and
-  /// written from the first commit after that). `heads` are the heads after the commit, whose
-  /// stored identities the caller has just added.
+  /// After the commit that wrote `chunk`: seals the next generation once the last one is written
+  /// and enough is waiting (it is sorted on another thread, and written from the first commit
+  /// after that). `heads` are the heads after the commit, whose stored fingerprints the caller
+  /// has just added.
   mutating func committed(_ chunk: Chunk, heads: [Int64], now: ContinuousClock.Instant) {
-    for (identity, position) in sealed[written..<written + chunk.taken] {
-      // Unless retention removed the event and the identity came again since, as another event.
-      if positions[identity] == position { positions[identity] = nil }
-      indexed.insert(identity.fingerprint)
-    }
+    for (fingerprint, _) in sealed[written..<written + chunk.taken] { indexed.insert(fingerprint) }
     written += chunk.taken
     if written == sealed.count {
       sealed = []
+      sealedPositions = Positions()
       written = 0
     }
     guard sealed.isEmpty else { return }
     if let sorting {
       guard let sorted = sorting.result else { return }
       sealed = sorted
+      sealedPositions = sortingPositions
+      sortingPositions = Positions()
       sealedHeads = sorting.heads
       self.sorting = nil
       return
     }
-    guard !arrivals.isEmpty,
-      arrivals.count >= Self.generationIdentities || now - sealedAt >= Self.generationAge
+    guard !arrivals.isEmpty, arrivals.count >= generationSize || now - sealedAt >= Self.generationAge
     else { return }
     sorting = SortingGeneration(arrivals, heads: heads)
+    sortingPositions = arrived
     arrivals = []
+    arrived = Positions(capacity: generationSize)
     sealedAt = now
   }
 }
 
 /// A sealed generation being sorted by key on a Dispatch thread, so that the ingest thread does
-/// not stop for it (a second's worth of ids in no order takes milliseconds).
+/// not stop for it.
 private final class SortingGeneration: Sendable {
-  typealias Identities = [(identity: EventIdentity, position: EventPosition)]
+  typealias Fingerprints = [(fingerprint: UInt64, position: EventPosition)]
 
   /// The heads when it was sealed.
   let heads: [Int64]
-  private let sorted = Mutex<Identities?>(nil)
+  private let sorted = Mutex<Fingerprints?>(nil)
 
-  init(_ identities: Identities, heads: [Int64]) {
+  init(_ fingerprints: Fingerprints, heads: [Int64]) {
     self.heads = heads
     DispatchQueue.global().async { [self] in
-      let ordered = identities.sorted { EventIdentity.keyOrder($0.identity, $1.identity) }
+      // In the order of `bus_fingerprints`' key, a signed integer.
+      let ordered = fingerprints.sorted {
+        Int64(bitPattern: $0.fingerprint) < Int64(bitPattern: $1.fingerprint)
+      }
       sorted.withLock { $0 = ordered }
     }
   }
 
-  /// The identities in key order, once sorted.
-  var result: Identities? { sorted.withLock { $0 } }
+  /// The fingerprints in key order, once sorted.
+  var result: Fingerprints? { sorted.withLock { $0 } }
 }

@@ -50,7 +50,7 @@ import Testing
       let first = BusTestSupport.events(source: "/pending", count: 300, prefix: "a")
       let journal = try await Journal(database: database, partitions: 4)
       let stored = try await journal.append(Self.entries(first))
-      #expect(try await indexedCount() == 0)  // waiting: a generation is a second or 16,384 events
+      #expect(try await indexedCount() == 0)  // waiting: a generation is a minute or (here) 16,384 events
       let resent = try await journal.append(Self.entries(Array(first[250...])))
       #expect(resent.allSatisfy { $0.status == .duplicate })
       #expect(resent.map(\.position) == stored[250...].map(\.position))
@@ -64,7 +64,7 @@ import Testing
       // A generation's worth of new events seals the waiting identities; the commits after it
       // write them, sorted, a chunk at a time, and move the watermark.
       let many = BusTestSupport.events(
-        source: "/pending", count: PendingIdentities.generationIdentities, prefix: "b")
+        source: "/pending", count: PendingIdentities.minimumGeneration, prefix: "b")
       _ = try await reopened.append(Self.entries(many))
       for round in 0..<2000 where try await indexedCount() < 300 + Int64(many.count) {
         _ = try await reopened.append(
@@ -123,6 +123,26 @@ import Testing
       #expect(resent.allSatisfy { $0.status == .stored })
       #expect(resent.map(\.position.offset) == Array(3_051...3_055))
     }
+  }
+
+  /// Waiting fingerprints keep every event that has them (two identities may share one), and
+  /// forget the events retention removed.
+  @Test func waitingFingerprintsKeepEveryPositionUntilPruned() {
+    var pending = PendingIdentities(watermark: [0, 0], indexed: IdentityFilter(expected: 0), now: .now)
+    let (a, b, c) = (
+      EventPosition(partition: 0, offset: 1), EventPosition(partition: 1, offset: 1),
+      EventPosition(partition: 0, offset: 2)
+    )
+    pending.add(7, at: a)
+    pending.add(7, at: b)
+    pending.add(8, at: c)
+    #expect(pending.positions(of: 7) == [a, b])
+    #expect(pending.positions(of: 9).isEmpty)
+    pending.pruned(partition: 0, through: 1)
+    #expect(pending.positions(of: 7) == [b])
+    #expect(pending.positions(of: 8) == [c])
+    pending.pruned(partition: 1, through: 1)
+    #expect(pending.positions(of: 7).isEmpty)
   }
 
   @Test func theIdentityFilterNeverMissesAndRarelyGuesses() {
