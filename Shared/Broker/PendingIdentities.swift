@@ -117,7 +117,7 @@ struct PendingIdentities {
   static let generationAge: Duration = .seconds(60)
   /// The fewest fingerprints a commit writes while a generation is being written; a commit of
   /// more events writes as many as it stored, so the waiting ones never grow faster than they go.
-  static let minimumChunk = 32
+  static let minimumChunk = 4
 
   /// What a commit writes of the generation, and what it then records.
   struct Chunk {
