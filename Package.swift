@@ -156,8 +156,9 @@ let package = Package(
     .testTarget(
       name: "BusTests",
       dependencies: [
-        "PasserelleBus", "PasserelleBroker", "PasserelleTestKit", "PasserelleStorageTestKit", "PasserelleEvents",
-        "PasserelleStorage", "ZeroMQ",
+        "PasserelleBus", "PasserelleBroker", "PasserelleTestKit", "PasserelleStorageTestKit",
+        "PasserelleEvents",
+        "PasserelleStorage", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/BusTests",
       swiftSettings: settings

@@ -92,6 +92,15 @@ public final class TestBus: Sendable {
     return await process.waitForOutput(text, timeout: timeout)
   }
 
+  /// Waits until the running bus exits by itself and returns its status (`nil` if it did not
+  /// within `timeout`); its output is kept.
+  public func waitForExit(timeout: Duration) async -> Int32? {
+    guard let process = current.withLock({ $0 }) else { return nil }
+    let status = await process.waitForExit(timeout: timeout)
+    kill()
+    return status
+  }
+
   /// The HTTP port the running bus listens on (read from its start-up log).
   public func httpPort() -> Int? {
     guard let text = current.withLock({ $0?.outputText }),

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import PasserelleBus
 import PasserelleEvents
+import PasserelleStorage
 import PasserelleStorageTestKit
 import PasserelleTestKit
 import Testing
@@ -48,6 +50,32 @@ import Testing
       let stored = try await BusTestSupport.readJournal(try BusTestSupport.client(second))
       #expect(stored.count == 300)
       #expect(BusTestSupport.orderProblem(stored) == nil, "\(BusTestSupport.orderProblem(stored) ?? "")")
+      #expect(await second.terminate() == 0)
+    }
+  }
+
+  /// If the PostgreSQL session that holds the journal's lock ends (a network cut, an operator's
+  /// `pg_terminate_backend`), the bus stops with an error instead of writing without the lock,
+  /// and the waiting bus takes over.
+  @Test(arguments: TestDatabases.backends.filter { $0 == .postgres })
+  func aBusThatLosesItsLockStopsAndTheOtherTakesOver(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabaseURL(backend) { journalURL in
+      let first = try TestBus(databaseURL: journalURL)
+      try await first.start()
+      let second = try TestBus(databaseURL: journalURL)
+      try await second.start(until: "waiting to take over")
+      try await Database.withDatabase(url: journalURL, logger: Logger(label: "test")) { database in
+        let ended = try await database.query(
+          "SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted",
+          [])
+        #expect(ended.count == 1)
+      }
+      #expect(await first.waitForExit(timeout: .seconds(20)).map { $0 != 0 } == true, "\(first.output)")
+      #expect(first.output.contains("lost the PostgreSQL connection that holds the lock"))
+      #expect(await second.waitForOutput("bus listening", timeout: .seconds(15)))
+      let outcomes = try await BusTestSupport.client(second).publish(
+        BusTestSupport.events(source: "/lost", count: 10).map { $0.encoded() })
+      #expect(outcomes.allSatisfy { $0.status == .stored })
       #expect(await second.terminate() == 0)
     }
   }

@@ -131,8 +131,10 @@ public final class PostgresDatabase: SQLDatabase {
         try await session.execute("SELECT pg_advisory_unlock(?)", [key])
         return result
       } catch {
-        // The lock must not go back to the pool with the connection.
-        if (try? await session.execute("SELECT pg_advisory_unlock(?)", [key])) == nil {
+        // The lock must not go back to the pool with the connection. A closed connection's session
+        // has ended, and the server has released its locks (postgres-nio never answers a query
+        // sent on a closed connection, so none is sent).
+        if !connection.isClosed, (try? await session.execute("SELECT pg_advisory_unlock(?)", [key])) == nil {
           try? await connection.close()
         }
         throw error
@@ -165,7 +167,13 @@ public final class PostgresDatabase: SQLDatabase {
     _ body: (PostgresConnection) async throws -> T
   ) async throws -> T {
     guard let writer else { return try await withConnection(body) }
-    return try await writer.lock.withLock { try await body(writer.connection) }
+    return try await writer.lock.withLock {
+      // postgres-nio never answers a query sent on a closed connection: fail instead of waiting.
+      guard !writer.connection.isClosed else {
+        throw StorageError(code: .connectionFailed, message: "the connection that holds the lock is closed")
+      }
+      return try await body(writer.connection)
+    }
   }
 
   /// Leases a connection for `body`; a failure to lease becomes ``StorageError/Code/connectionFailed``.
