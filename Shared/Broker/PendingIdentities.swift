@@ -77,18 +77,6 @@ struct PendingIdentities {
       guard let position = first[fingerprint] else { return more[fingerprint] ?? [] }
       return [position] + (more[fingerprint] ?? [])
     }
-
-    /// Forgets the events of `partition` up to `offset`.
-    mutating func prune(partition: Int, through offset: Int64) {
-      let removed = { (position: EventPosition) in
-        position.partition == partition && position.offset <= offset
-      }
-      first = first.filter { !removed($0.value) }
-      more = more.compactMapValues { positions in
-        let kept = positions.filter { !removed($0) }
-        return kept.isEmpty ? nil : kept
-      }
-    }
   }
 
   /// The generation filling: its fingerprints in the order they came.
@@ -144,11 +132,13 @@ struct PendingIdentities {
     min(max(indexed.count / 16, Self.minimumGeneration), Self.maximumGeneration)
   }
 
-  /// Where events with `fingerprint` whose fingerprint waits are, newest generation first: the
-  /// caller checks which, if any, has the identity it looks for.
+  /// Where events with `fingerprint` whose fingerprint waits are, newest generation first, leaving
+  /// out those retention has removed: the caller checks which, if any, has the identity it looks for.
   func positions(of fingerprint: UInt64) -> [EventPosition] {
-    arrived.positions(of: fingerprint) + sortingPositions.positions(of: fingerprint)
+    let found =
+      arrived.positions(of: fingerprint) + sortingPositions.positions(of: fingerprint)
       + sealedPositions.positions(of: fingerprint)
+    return found.isEmpty ? found : found.filter { $0.offset > prunedThrough[$0.partition] }
   }
 
   /// Whether `bus_fingerprints` may hold `fingerprint` (`false`: it certainly does not).
@@ -161,13 +151,10 @@ struct PendingIdentities {
   }
 
   /// Records that retention removed `partition`'s events up to `offset`: their fingerprints are
-  /// forgotten, so a resend is stored again, as it is once retention has deleted an indexed one.
+  /// no longer found nor written, so a resend is stored again, as it is once retention has
+  /// deleted an indexed one. In constant time: the lock every append holds is held meanwhile.
   mutating func pruned(partition: Int, through offset: Int64) {
-    guard offset > prunedThrough[partition] else { return }
-    prunedThrough[partition] = offset
-    arrived.prune(partition: partition, through: offset)
-    sortingPositions.prune(partition: partition, through: offset)
-    sealedPositions.prune(partition: partition, through: offset)
+    prunedThrough[partition] = max(prunedThrough[partition], offset)
   }
 
   /// The chunk of the generation to write with a commit that stores `events` events.
