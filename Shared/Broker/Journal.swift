@@ -152,18 +152,18 @@ public final class Journal: Sendable {
       throw ProtocolError(field: "journal", reason: "cannot count bus_fingerprints")
     }
     var filter = IdentityFilter(expected: 2 * Int(count))
-    var after: [SQLValue] = [.integer(.min), .integer(-1), .integer(-1)]
+    // Only the fingerprints, a page of distinct ones at a time (keyset pagination).
+    var after: Int64?
     for _ in 0...(Int(count) / 10_000 + 1) {
       let rows = try await database.query(
         """
-        SELECT fingerprint, partition_no, event_offset FROM bus_fingerprints
-        WHERE (fingerprint, partition_no, event_offset) > (?, ?, ?)
-        ORDER BY fingerprint, partition_no, event_offset LIMIT 10000
-        """, after)
+        SELECT DISTINCT fingerprint FROM bus_fingerprints \(after == nil ? "" : "WHERE fingerprint > ?")
+        ORDER BY fingerprint LIMIT 10000
+        """, after.map { [.integer($0)] } ?? [])
       for row in rows {
-        guard case .integer(let key) = row["fingerprint"] else { continue }
+        guard case .integer(let key) = row.values.first else { continue }
         filter.insert(UInt64(bitPattern: key))
-        after = [row["fingerprint"], row["partition_no"], row["event_offset"]]
+        after = key
       }
       if rows.count < 10_000 { break }
     }
