@@ -145,6 +145,15 @@ import Testing
     #expect(pending.positions(of: 7).isEmpty)
   }
 
+  /// A generation is a sixteenth of the index, so that its keys keep sharing pages as it grows.
+  @Test func aGenerationIsASixteenthOfTheIndex() {
+    var filter = IdentityFilter(expected: 0)
+    func generation() -> Int { PendingIdentities(watermark: [0], indexed: filter, now: .now).generationSize }
+    #expect(generation() == PendingIdentities.minimumGeneration)
+    for fingerprint in 0..<UInt64(1_000_000) { filter.insert(fingerprint &* 0x9E37_79B9_7F4A_7C15) }
+    #expect(generation() == 62_500)
+  }
+
   @Test func theIdentityFilterNeverMissesAndRarelyGuesses() {
     var filter = IdentityFilter(expected: 1_000)
     let stored = (0..<1_200_000).map { EventIdentity(source: "/f", id: "evt-\($0)") }
