@@ -177,16 +177,23 @@ public final class Journal: Sendable {
     offsets.map(String.init).joined(separator: ",")
   }
 
+  /// Whether `table` exists (a table of an earlier format, renamed by a migration until its rows
+  /// are moved).
+  private static func tableExists(_ table: String, in database: any SQLDatabase) async throws -> Bool {
+    let sql =
+      database.dialect == .sqlite
+      ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
+      : "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = ? AND schemaname = current_schema()"
+    guard case .integer(let count)? = try await database.query(sql, [.text(table)]).first?["n"] else {
+      return false
+    }
+    return count > 0
+  }
+
   /// Moves events stored in the first format (a row per event; `bus_events_legacy` since
   /// migration 2) into segments, a thousand per transaction, then drops that table.
   private static func moveLegacyEvents(in database: any SQLDatabase) async throws {
-    let exists =
-      database.dialect == .sqlite
-      ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bus_events_legacy'"
-      : "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'bus_events_legacy' AND schemaname = current_schema()"
-    guard case .integer(let tables)? = try await database.query(exists, []).first?["n"], tables > 0 else {
-      return
-    }
+    guard try await tableExists("bus_events_legacy", in: database) else { return }
     var moving = true
     while moving {
       moving = try await database.transaction { transaction in
@@ -237,13 +244,7 @@ public final class Journal: Sendable {
   /// into `bus_fingerprints`, a thousand per transaction, then drops that table. Interrupted, it
   /// starts again from the beginning: rows already moved are skipped.
   private static func moveLegacyIdentities(in database: any SQLDatabase) async throws {
-    let exists =
-      database.dialect == .sqlite
-      ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'bus_identities_legacy'"
-      : "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'bus_identities_legacy' AND schemaname = current_schema()"
-    guard case .integer(let tables)? = try await database.query(exists, []).first?["n"], tables > 0 else {
-      return
-    }
+    guard try await tableExists("bus_identities_legacy", in: database) else { return }
     var after = ("", "")
     var moving = true
     while moving {
