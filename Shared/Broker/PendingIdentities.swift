@@ -57,15 +57,23 @@ struct EventIdentity: Hashable, Sendable {
 /// opens reads the identities of the events after it back from their segments.
 struct PendingIdentities {
   /// Where the events of one generation's fingerprints are.
-  private struct Positions {
+  fileprivate struct Positions {
     var first: [UInt64: EventPosition] = [:]
     /// Further events whose fingerprint is already in `first` (another identity with the same
     /// fingerprint, or the same one stored again after retention removed it): rare.
     var more: [UInt64: [EventPosition]] = [:]
+    /// How many events, in both.
+    private(set) var count = 0
 
     init(capacity: Int = 0) { first.reserveCapacity(capacity) }
 
+    /// Every event, in no order.
+    var all: [(fingerprint: UInt64, position: EventPosition)] {
+      first.map { ($0.key, $0.value) } + more.flatMap { key, positions in positions.map { (key, $0) } }
+    }
+
     mutating func add(_ fingerprint: UInt64, _ position: EventPosition) {
+      count += 1
       if first[fingerprint] == nil {
         first[fingerprint] = position
       } else {
@@ -79,8 +87,7 @@ struct PendingIdentities {
     }
   }
 
-  /// The generation filling: its fingerprints in the order they came.
-  private var arrivals: [(fingerprint: UInt64, position: EventPosition)] = []
+  /// The generation filling.
   private var arrived = Positions()
   /// The generation being sorted on another thread, sealed and not yet written.
   private var sorting: SortingGeneration?
@@ -147,7 +154,6 @@ struct PendingIdentities {
   /// Records the fingerprint of a stored event (the journal opening, or a commit).
   mutating func add(_ fingerprint: UInt64, at position: EventPosition) {
     arrived.add(fingerprint, position)
-    arrivals.append((fingerprint, position))
   }
 
   /// Records that retention removed `partition`'s events up to `offset`: their fingerprints are
@@ -197,11 +203,10 @@ struct PendingIdentities {
       self.sorting = nil
       return
     }
-    guard !arrivals.isEmpty, arrivals.count >= generationSize || now - sealedAt >= Self.generationAge
+    guard arrived.count > 0, arrived.count >= generationSize || now - sealedAt >= Self.generationAge
     else { return }
-    sorting = SortingGeneration(arrivals, heads: heads)
+    sorting = SortingGeneration(arrived, heads: heads)
     sortingPositions = arrived
-    arrivals = []
     arrived = Positions(capacity: generationSize)
     sealedAt = now
   }
@@ -216,11 +221,11 @@ private final class SortingGeneration: Sendable {
   let heads: [Int64]
   private let sorted = Mutex<Fingerprints?>(nil)
 
-  init(_ fingerprints: Fingerprints, heads: [Int64]) {
+  fileprivate init(_ generation: PendingIdentities.Positions, heads: [Int64]) {
     self.heads = heads
     DispatchQueue.global().async { [self] in
       // In the order of `bus_fingerprints`' key, a signed integer.
-      let ordered = fingerprints.sorted {
+      let ordered = generation.all.sorted {
         Int64(bitPattern: $0.fingerprint) < Int64(bitPattern: $1.fingerprint)
       }
       sorted.withLock { $0 = ordered }
