@@ -166,9 +166,9 @@ extension Broker {
       errors.append(errorReply(message, ProtocolError(field: "command", reason: reason)))
       return
     }
-    guard message.count - 3 <= Broker.maximumEventsPerRequest else {
+    guard message.count - 3 <= BusLimits.maximumEventsPerRequest else {
       metrics.badRequest(socket: "ingest", field: "events")
-      let reason = "\(message.count - 3) events in one request; at most \(Broker.maximumEventsPerRequest)"
+      let reason = "\(message.count - 3) events in one request; at most \(BusLimits.maximumEventsPerRequest)"
       errors.append(errorReply(message, ProtocolError(field: "events", reason: reason)))
       return
     }

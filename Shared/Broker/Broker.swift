@@ -23,11 +23,6 @@ public struct Broker: Service {
   /// Each partition's topic prefix (`"0007|"`), as the live stream's first frame starts.
   let topicPrefixes: [[UInt8]]
 
-  /// The most events one `PUBLISH` may carry.
-  public static let maximumEventsPerRequest = 1000
-  /// The largest event (one frame) the ingest socket accepts, in bytes.
-  public static let maximumEventBytes = 1 << 20
-
   /// Creates a broker over an open journal; `onReady` runs once every socket is bound.
   public init(
     configuration: BrokerConfiguration, journal: Journal, logger: Logger,
@@ -70,7 +65,7 @@ public struct Broker: Service {
       try secure(socket)
       try socket.set(.receiveHighWaterMark(10_000))
       // One event is at most 1 MiB (docs/PROTOCOL.md); a peer sending more is disconnected.
-      try socket.set(.maximumMessageSize(Int64(Broker.maximumEventBytes)))
+      try socket.set(.maximumMessageSize(Int64(BusLimits.maximumEventBytes)))
     } serve: { socket, thread in
       try ingestLoop(socket, live: live, thread: thread)
     }

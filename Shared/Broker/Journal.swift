@@ -128,8 +128,14 @@ public final class Journal: Sendable {
       watermark: watermark, indexed: try await indexedIdentities(in: database), now: .now)
     for partition in heads.indices where heads[partition] > watermark[partition] {
       let rows = try await database.query(
-        "SELECT first_offset, directory, byte_count FROM bus_segments WHERE partition_no = ? AND last_offset > ?",
-        [.integer(Int64(partition)), .integer(watermark[partition])])
+        """
+        SELECT first_offset, directory, byte_count FROM bus_segments
+        WHERE partition_no = ? AND first_offset > ? AND last_offset > ?
+        """,
+        [
+          .integer(Int64(partition)), .integer(Self.segmentSearchFloor(after: watermark[partition])),
+          .integer(watermark[partition]),
+        ])
       for row in rows {
         guard case .integer(let first) = row["first_offset"], case .blob(let directory) = row["directory"],
           case .integer(let bytes) = row["byte_count"],
@@ -513,8 +519,12 @@ public final class Journal: Sendable {
       let rows = try await database.query(
         """
         SELECT first_offset, directory, bodies FROM bus_segments
-        WHERE partition_no = ? AND last_offset > ? ORDER BY first_offset LIMIT 8
-        """, [.integer(Int64(request.partition)), .integer(scanned)])
+        WHERE partition_no = ? AND first_offset > ? AND last_offset > ? ORDER BY first_offset LIMIT 8
+        """,
+        [
+          .integer(Int64(request.partition)), .integer(Self.segmentSearchFloor(after: scanned)),
+          .integer(scanned),
+        ])
       guard !rows.isEmpty else {
         exhausted = true
         break
@@ -536,7 +546,8 @@ public final class Journal: Sendable {
         }
       }
     }
-    let head = max(headBefore, scanned)
+    // `scanned` starts below `from`: past the head, nothing was read and the head is the head.
+    let head = max(headBefore, scanned >= from ? scanned : headBefore)
     let next = exhausted ? max(head + 1, from) : scanned + 1
     let low = try await lowestOffset(partition: request.partition) ?? head + 1
     let header = FetchHeader(partition: request.partition, offsets: offsets, next: next, head: head, low: low)
@@ -545,6 +556,13 @@ public final class Journal: Sendable {
 
   /// Most events one filtered `FETCH` examines.
   static let fetchScanLimit: Int64 = 10_000
+
+  /// A bound below which no segment holding an offset after `offset` can start (a segment holds
+  /// at most ``JournalSegment/maximumEvents``), so that a search for the segments after `offset`
+  /// seeks on the primary key instead of walking the partition from its oldest segment.
+  static func segmentSearchFloor(after offset: Int64) -> Int64 {
+    offset - Int64(JournalSegment.maximumEvents)
+  }
 
   private func lowestOffset(partition: Int) async throws -> Int64? {
     let rows = try await database.query(
@@ -592,16 +610,24 @@ public final class Journal: Sendable {
     if let maxBytes {
       var bytes = try await size().bytes
       for _ in 0..<100_000 where bytes > maxBytes {
-        // The oldest segments of all: each partition's oldest ones, merged by age.
-        var candidates: [StoredSegment] = []
+        // The oldest segments of all: each partition's oldest ones, merged by age. A segment's age
+        // is the newest `stored_at` up to it in its partition, so that a clock stepped back cannot
+        // rank a later segment before an earlier one: what goes is always a prefix of each
+        // partition (what `pruned` below and the `low` of `FETCH` assume).
+        var candidates: [(age: Int64, segment: StoredSegment)] = []
         for partition in 0..<partitioner.count {
-          candidates += try await oldestSegments(partition: partition, limit: 64)
+          var age = Int64.min
+          for segment in try await oldestSegments(partition: partition, limit: 64) {
+            age = max(age, segment.storedAt)
+            candidates.append((age, segment))
+          }
         }
         candidates.sort {
-          ($0.storedAt, $0.partition, $0.firstOffset) < ($1.storedAt, $1.partition, $1.firstOffset)
+          ($0.age, $0.segment.partition, $0.segment.firstOffset)
+            < ($1.age, $1.segment.partition, $1.segment.firstOffset)
         }
         var chosen: [StoredSegment] = []
-        for segment in candidates where bytes > maxBytes && chosen.count < 64 {
+        for (_, segment) in candidates where bytes > maxBytes && chosen.count < 64 {
           chosen.append(segment)
           bytes -= segment.bytes
         }
@@ -662,9 +688,18 @@ public final class Journal: Sendable {
         heads[segment.partition] ?? current[segment.partition], segment.lastOffset)
     }
     // Identities still waiting for these events must not be written after the delete: say so
-    // first, with the lock that every append holds while it writes.
-    appending.withLock { pending in
-      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
+    // first, with the lock that every append holds while it writes. Taken on a Dispatch thread:
+    // an append holds it for a whole commit, which on PostgreSQL runs on the cooperative pool,
+    // so a task waiting for it there could take the last thread that commit needs.
+    await withCheckedContinuation { (marked: CheckedContinuation<Void, Never>) in
+      DispatchQueue.global().async {
+        self.appending.withLock { pending in
+          for segment in segments {
+            pending.pruned(partition: segment.partition, through: segment.lastOffset)
+          }
+        }
+        marked.resume()
+      }
     }
     let recorded = heads.sorted { $0.key < $1.key }.map {
       [SQLValue.integer(Int64($0.key)), .integer($0.value)]

@@ -16,7 +16,8 @@ struct JournalSegment {
     let body: Range<Int>
   }
 
-  /// Most events in one segment, so retention and replay work in small steps.
+  /// Most events in one segment, so retention and replay work in small steps. Never raise it:
+  /// `Journal.segmentSearchFloor(after:)` relies on it for the segments already written.
   static let maximumEvents = 256
   /// Most body bytes in one segment (a single larger event gets a segment of its own).
   static let maximumBytes = 1 << 20

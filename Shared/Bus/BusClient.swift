@@ -21,8 +21,17 @@ public actor BusClient {
   /// Publishes encoded CloudEvents and returns the bus's outcome for each, in order.
   ///
   /// Returns only once the stored events are durable in the journal. Safe to retry after a
-  /// timeout: the bus recognises resent events by `source` + `id`.
+  /// timeout: the bus recognises resent events by `source` + `id`. An event larger than
+  /// ``BusLimits/maximumEventBytes`` throws ``ProtocolError`` before anything is sent (the bus
+  /// would drop the connection without a reply).
   public func publish(_ bodies: [[UInt8]], timeout: Duration = .seconds(5)) async throws -> [PublishOutcome] {
+    if let index = bodies.firstIndex(where: { $0.count > BusLimits.maximumEventBytes }) {
+      throw ProtocolError(
+        field: "$",
+        reason:
+          "event \(index) is \(bodies[index].count) bytes; the bus takes at most \(BusLimits.maximumEventBytes)"
+      )
+    }
     let requester = try await ingestRequester()
     let (kind, frames) = try await requester.request(.publish, bodies, timeout: timeout)
     guard kind == .ack, frames.count == bodies.count else {

@@ -66,10 +66,20 @@ public struct OutboxSender: Service {
     }
     guard !batch.isEmpty else { return false }
     let sequenceNumbers: [[SQLValue]] = batch.map { [.integer($0.seq)] }
-    let outcomes = try await client.publish(batch.map(\.body))
+    // An event the bus cannot take (written before `Publisher` checked sizes, or by hand) is
+    // refused here: sent, it would get the connection dropped and block the outbox forever.
+    let sendable = batch.filter { $0.body.count <= BusLimits.maximumEventBytes }
+    let sentOutcomes = sendable.isEmpty ? [] : try await client.publish(sendable.map(\.body))
+    var outcomes = sentOutcomes.makeIterator()
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let rejectedRows: [[SQLValue]] = zip(batch, outcomes).compactMap { item, outcome in
-      guard outcome.status == .rejected else { return nil }
+    let rejectedRows: [[SQLValue]] = batch.compactMap { item in
+      let outcome =
+        item.body.count > BusLimits.maximumEventBytes
+        ? PublishOutcome(
+          rejectedField: "$",
+          reason: "\(item.body.count) bytes; the bus takes at most \(BusLimits.maximumEventBytes)")
+        : outcomes.next()
+      guard let outcome, outcome.status == .rejected else { return nil }
       return [
         .integer(item.seq), .text(item.id), .blob(item.body), .text(outcome.field ?? "$"),
         .text(outcome.reason ?? ""), .integer(now),

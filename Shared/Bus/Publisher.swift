@@ -27,11 +27,22 @@ public struct Publisher: Sendable {
   }
 
   /// Stores `events` in the outbox as part of the caller's transaction.
+  ///
+  /// An event larger than ``BusLimits/maximumEventBytes`` once encoded throws ``ProtocolError``
+  /// (field `$`) and nothing is stored: the bus would drop the connection without a reply.
   public func publish(_ events: [CloudEvent], in transaction: any SQLTransaction) async throws {
+    let bodies = events.map { $0.encoded() }
+    if let index = bodies.firstIndex(where: { $0.count > BusLimits.maximumEventBytes }) {
+      throw ProtocolError(
+        field: "$",
+        reason:
+          "event \(events[index].id) is \(bodies[index].count) bytes encoded; the bus takes at most \(BusLimits.maximumEventBytes)"
+      )
+    }
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     try await transaction.executeBatch(
       "INSERT INTO bus_outbox (event_id, body, created_at) VALUES (?, ?, ?)",
-      events.map { [.text($0.id), .blob($0.encoded()), .integer(now)] })
+      zip(events, bodies).map { [.text($0.id), .blob($1), .integer(now)] })
   }
 
   /// How many events wait in the outbox.

@@ -23,6 +23,7 @@ final class SubscriberSession {
   private let applied = Counter(label: "passerelle_subscriber_events_applied_total")
   private let deadLettered = Counter(label: "passerelle_subscriber_dead_letters_total")
   private let repaired = Counter(label: "passerelle_subscriber_gap_repairs_total")
+  private let failedSteps = Counter(label: "passerelle_subscriber_step_failures_total")
 
   private var name: String { subscriber.configuration.name }
   private var logger: Logger { subscriber.logger }
@@ -78,25 +79,47 @@ final class SubscriberSession {
   }
 
   /// The processing loop: live messages, gap repair, and housekeeping between batches.
+  ///
+  /// A step that fails (the bus restarting in the middle of a catch-up, a database error, two
+  /// lease heartbeats deadlocking) is retried with backoff: nothing moved unless it committed, and
+  /// what the failed step did not apply comes back as a gap. After ``maximumFailedSteps`` in a row
+  /// the error ends the subscriber (a fault that does not pass is the operator's to see).
   private func consume() async throws {
-    try await rebalance()
-    var lastHousekeeping = ContinuousClock.now
+    var lastHousekeeping: ContinuousClock.Instant?
     let interval = subscriber.configuration.housekeepingInterval
+    var failures = 0
     while !Task.isShuttingDownGracefully {
-      if ContinuousClock.now - lastHousekeeping >= interval {
-        try await rebalance()
-        await reportPositions()
-        lastHousekeeping = .now
+      do {
+        if lastHousekeeping.map({ ContinuousClock.now - $0 >= interval }) ?? true {
+          try await rebalance()
+          if lastHousekeeping != nil { await reportPositions() }
+          lastHousekeeping = .now
+        }
+        if let first = try await live.receive(timeout: interval) {
+          var batch = [first]
+          while batch.count < 1000, let more = live.receiveIfAvailable() { batch.append(more) }
+          try await process(batch)
+        }
+        failures = 0
+      } catch let error
+        where !(error is Subscriber.Stop || error is CancellationError || error is AsyncSocket.Closed)
+      {
+        failures += 1
+        failedSteps.increment()
+        guard failures < Self.maximumFailedSteps else { throw error }
+        logger.warning(
+          "subscriber step failed, retrying",
+          metadata: ["subscriber": "\(name)", "attempt": "\(failures)", "error": "\(error)"])
+        try await Task.sleep(for: .milliseconds(100 << min(failures, 7)))
       }
-      guard let first = try await live.receive(timeout: interval) else { continue }
-      var batch = [first]
-      while batch.count < 1000, let more = live.receiveIfAvailable() { batch.append(more) }
-      try await process(batch)
     }
     await reportPositions()
     if let leases { try await leases.releaseAll() }
     live.close()
   }
+
+  /// How many failed steps in a row end the subscriber: about 40 s of backoff in all.
+  static let maximumFailedSteps = 9
 
   // MARK: Partitions
 
@@ -168,7 +191,10 @@ final class SubscriberSession {
         try await flush(partition, &pending)
         repaired.increment()
         try await catchUp(partition)
-        if position.offset < expected[partition] ?? 0 { continue }
+        // Only the very next event may follow a catch-up. One further on (another instance moved
+        // the checkpoint below it meanwhile) waits for the next catch-up: applied alone, it would
+        // move the checkpoint past events nobody applied.
+        guard position.offset == expected[partition] else { continue }
       }
       if pending[partition] == nil { order.append(partition) }
       pending[partition, default: []].append((position.offset, message[2].bytes))
@@ -182,7 +208,8 @@ final class SubscriberSession {
     try await apply(partition, items, through: last.offset)
   }
 
-  /// Fetches from the journal until the partition has caught up with its head.
+  /// Fetches from the journal until the partition has caught up with its head, from wherever the
+  /// checkpoint is: if another instance moves it meanwhile, fetching goes on from there.
   private func catchUp(_ partition: Int) async throws {
     let prefixes = subscriber.configuration.prefixes
     while let from = expected[partition] {
@@ -199,7 +226,8 @@ final class SubscriberSession {
       }
       let items = zip(header.offsets, bodies).map { (offset: $0, body: $1.bytes) }
       if header.next > from { try await apply(partition, items, through: header.next - 1) }
-      if header.next > header.head || header.next <= from { return }
+      if header.next <= from { return }
+      if header.next > header.head && expected[partition] == header.next { return }
     }
   }
 

@@ -71,6 +71,25 @@ import ZeroMQ
     #expect(await bus.terminate() == 0)
   }
 
+  /// One client shared by concurrent tasks: each request gets its own reply, none times out.
+  @Test func oneClientServesConcurrentTasks() async throws {
+    let bus = try TestBus()
+    try await bus.start()
+    let client = try BusTestSupport.client(bus)
+    let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+      for index in 0..<20 {
+        group.addTask {
+          if index.isMultiple(of: 2) { return try await client.info(timeout: .seconds(5)).partitions }
+          let event = BusTestSupport.events(source: "/shared-client", count: 1, prefix: "c\(index)")[0]
+          return try await client.publish([event.encoded()], timeout: .seconds(5)).count
+        }
+      }
+      return try await group.reduce(into: [Int]()) { $0.append($1) }
+    }
+    #expect(answers.count == 20 && answers.filter { $0 == 1 }.count == 10)
+    #expect(await bus.terminate() == 0)
+  }
+
   @Test func healthMetricsAndGracefulDrain() async throws {
     let bus = try TestBus()
     try await bus.start()

@@ -79,6 +79,21 @@ import Testing
   }
 
   @Test(arguments: TestDatabases.backends)
+  func fetchFindsTheSegmentOfAnyOffset(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend) { database in
+      let journal = try await Journal(database: database, partitions: 1)
+      let events = BusTestSupport.events(source: "/seek", count: 900)
+      // Segments of 256, 256 and 88 events (one append of 600), then 300 of one event each.
+      _ = try await journal.append(Self.entries(Array(events[..<600])))
+      for event in events[600...] { _ = try await journal.append(Self.entries([event])) }
+      for from: Int64 in [1, 2, 255, 256, 257, 511, 512, 513, 600, 601, 750, 899, 900] {
+        let page = try await journal.fetch(FetchRequest(partition: 0, from: from, max: 3))
+        #expect(page.header.offsets == Array(from...min(from + 2, 900)), "from \(from)")
+      }
+    }
+  }
+
+  @Test(arguments: TestDatabases.backends)
   func fetchPagesFiltersAndReportsTheHead(backend: TestDatabases.Backend) async throws {
     try await TestDatabases.withDatabase(backend) { database in
       let journal = try await Journal(database: database, partitions: 1)
@@ -93,6 +108,9 @@ import Testing
       // `_` in a prefix is literal, not a LIKE wildcard.
       let none = try await journal.fetch(FetchRequest(partition: 0, from: 1, max: 100, prefixes: ["pos_"]))
       #expect(none.header.offsets.isEmpty && none.header.next == 31)
+      // Asked from past the head: nothing, and the head as it is (not `from - 1`).
+      let beyond = try await journal.fetch(FetchRequest(partition: 0, from: 100, max: 10))
+      #expect(beyond.header.offsets.isEmpty && beyond.header.head == 30 && beyond.header.next == 100)
       await #expect(throws: ProtocolError.self) {
         _ = try await journal.fetch(FetchRequest(partition: 3, from: 1, max: 1))
       }

@@ -35,4 +35,39 @@ import Testing
     #expect(BusTestSupport.orderProblem(stored) == nil, "\(BusTestSupport.orderProblem(stored) ?? "")")
     #expect(await bus.terminate() == 0)
   }
+
+  /// An event larger than the bus takes is refused by `publish`; one already in an outbox (written
+  /// before that check) is set aside as rejected, and the events behind it still drain.
+  @Test(arguments: TestDatabases.backends)
+  func anEventTooLargeForTheBusDoesNotBlockTheOutbox(backend: TestDatabases.Backend) async throws {
+    let bus = try TestBus()
+    try await bus.start()
+    let client = try BusTestSupport.client(bus)
+    let large = CloudEvent(
+      id: "too-large", source: "/store/lyon-1", type: "pos.receipt.v1", time: Date(),
+      data: .string(String(repeating: "x", count: BusLimits.maximumEventBytes)), partitionKey: "customer-1")
+    try await TestDatabases.withDatabase(backend, migrations: BusClientSchema.migrations) { database in
+      let publisher = Publisher(database: database)
+      await #expect(throws: ProtocolError.self) { try await publisher.publish(large) }
+      #expect(try await publisher.pending() == 0)
+      try await publisher.publish(BusTestSupport.events(source: "/store/lyon-1", count: 5, prefix: "before"))
+      try await database.execute(
+        "INSERT INTO bus_outbox (event_id, body, created_at) VALUES (?, ?, ?)",
+        [.text(large.id), .blob(large.encoded()), .integer(0)])
+      try await publisher.publish(BusTestSupport.events(source: "/store/lyon-1", count: 5, prefix: "after"))
+      let sender = OutboxSender(database: database, client: client, logger: Logger(label: "test"))
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await sender.run() }
+        let drained = try await eventually(within: .seconds(30)) { try await publisher.pending() == 0 }
+        #expect(drained)
+        group.cancelAll()
+      }
+      let rejected = try await publisher.rejected()
+      #expect(rejected.map(\.eventId) == ["too-large"] && rejected.first?.field == "$")
+    }
+    #expect(
+      try await BusTestSupport.readJournal(client).map(\.id).sorted()
+        == (0..<5).flatMap { ["after-\($0)", "before-\($0)"] }.sorted())
+    #expect(await bus.terminate() == 0)
+  }
 }

@@ -1,0 +1,9 @@
+/// The bus's limits (docs/PROTOCOL.md), shared by the broker, which enforces them, and the client
+/// library, which checks them before anything reaches the wire.
+public enum BusLimits {
+  /// The most events one `PUBLISH` may carry.
+  public static let maximumEventsPerRequest = 1000
+  /// The largest event (one frame) the ingest socket accepts, in bytes: a peer sending more is
+  /// disconnected by libzmq and gets no reply.
+  public static let maximumEventBytes = 1 << 20
+}
