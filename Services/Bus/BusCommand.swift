@@ -55,11 +55,18 @@ enum BusDefaults: RuntimeDefaults {
     let endpoints = BusEndpoints(
       ingest: try runtime.setting(.busIngest, flag: ingest), live: try runtime.setting(.busLive, flag: live),
       query: try runtime.setting(.busQuery, flag: query))
+    let variables = [Setting.busIngest.variable, Setting.busLive.variable, Setting.busQuery.variable]
+    for (endpoint, variable) in zip(endpoints.all, variables) {
+      if let problem = BusEndpoints.problem(with: endpoint) {
+        throw Runtime.report(
+          ConfigurationError(variable: variable, value: endpoint, reason: problem),
+          service: BusDefaults.service)
+      }
+    }
     let hours = try runtime.setting(BusServerSettings.retentionHours, flag: retentionHours)
     let bytes = try runtime.setting(BusServerSettings.retentionBytes, flag: retentionBytes)
     let security = try serverSecurity(runtime)
     if security == nil, try !runtime.setting(BusServerSettings.allowPlainRemote, flag: allowPlainRemote) {
-      let variables = [Setting.busIngest.variable, Setting.busLive.variable, Setting.busQuery.variable]
       for (endpoint, variable) in zip(endpoints.all, variables) where !BusEndpoints.isLocal(endpoint) {
         throw Runtime.report(
           ConfigurationError(
@@ -78,9 +85,21 @@ enum BusDefaults: RuntimeDefaults {
   }
 
   private func serverSecurity(_ runtime: ServiceRuntime) throws -> BusServerSecurity? {
-    guard let secret = try runtime.setting(BusServerSettings.secretKey, flag: secretKey) else { return nil }
     let allowed = (try runtime.setting(BusServerSettings.allowedKeys, flag: allowedKeys) ?? "")
       .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard let secret = try runtime.setting(BusServerSettings.secretKey, flag: secretKey) else {
+      // Client keys without a server key: the operator meant CURVE, and would get none.
+      guard allowed.isEmpty else {
+        throw Runtime.report(
+          ConfigurationError(
+            variable: BusServerSettings.secretKey.variable, value: "",
+            reason:
+              "required when \(BusServerSettings.allowedKeys.variable) is set: without it the bus would run without CURVE"
+          ),
+          service: BusDefaults.service)
+      }
+      return nil
+    }
     let variable = BusServerSettings.allowedKeys.variable
     guard !allowed.isEmpty else {
       throw Runtime.report(

@@ -77,19 +77,60 @@ public struct Broker: Service {
       ])
     onReady()
 
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      if let zap { group.addTask { try await zap.run() } }
-      group.addTask { try await drainSubscriptions(live) }
-      group.addTask { try await serveQueries(query) }
-      group.addTask { try await announceHeads(live) }
-      group.addTask { try await enforceRetention() }
-      // Ingest is served in this task: when it returns (graceful shutdown) everything else stops.
-      try await serveIngest(ingest, live: live)
+    let failure: (any Error)? = await withTaskGroup(of: (part: Part, error: (any Error)?).self) { group in
+      if let zap { group.addTask { await Self.outcome(.authentication) { try await zap.run() } } }
+      group.addTask { await Self.outcome(.subscriptions) { try await drainSubscriptions(live) } }
+      group.addTask { await Self.outcome(.queries) { try await serveQueries(query) } }
+      group.addTask { await Self.outcome(.heads) { try await announceHeads(live) } }
+      group.addTask { await Self.outcome(.retention) { try await enforceRetention() } }
+      group.addTask { await Self.outcome(.ingest) { try await serveIngest(ingest, live: live) } }
+      // Ingest ends first on graceful shutdown, or with the error that stopped it. Any other part
+      // ending first is a fault that stops the bus: without its ZAP handler, for one, libzmq
+      // would let every CURVE client in.
+      var failure: (any Error)?
+      while let ended = await group.next() {
+        if ended.part == .ingest {
+          failure = failure ?? ended.error
+          break
+        }
+        if failure == nil {
+          failure = ended.error ?? PartStopped(part: ended.part)
+          live.close()
+          query.close()
+          ingest.stop()
+        }
+      }
+      // Closed before the ZAP handler goes, for the same reason.
+      live.close()
+      query.close()
       group.cancelAll()
+      return failure
     }
-    live.close()
-    query.close()
+    if let failure { throw failure }
     logger.info("bus drained")
+  }
+
+  /// The concurrent parts of a running bus.
+  enum Part: String, Sendable {
+    case authentication, subscriptions, queries, heads, retention, ingest
+  }
+
+  /// A part of the bus ended while the bus was running.
+  struct PartStopped: Error, CustomStringConvertible {
+    let part: Part
+    var description: String { "the bus's \(part.rawValue) task ended while the bus was running" }
+  }
+
+  /// Runs `body` and says how it ended, so that the first part to end can be told from the others.
+  private static func outcome(_ part: Part, _ body: () async throws -> Void) async -> (
+    part: Part, error: (any Error)?
+  ) {
+    do {
+      try await body()
+      return (part, nil)
+    } catch {
+      return (part, error)
+    }
   }
 
   // MARK: Queries

@@ -30,11 +30,31 @@ public struct BusEndpoints: Sendable, Hashable {
   /// All three endpoints.
   public var all: [String] { [ingest, live, query] }
 
+  /// What is wrong with `endpoint` as the bus binds it, or `nil` when it is a well-formed
+  /// `tcp://host:port` (port a number or `*`), `ipc://path` or `inproc://name`.
+  public static func problem(with endpoint: String) -> String? {
+    if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") {
+      return endpoint.hasSuffix("//") ? "missing the path after ipc:// or inproc://" : nil
+    }
+    guard endpoint.hasPrefix("tcp://") else { return "not a tcp://, ipc:// or inproc:// endpoint" }
+    let address = endpoint.dropFirst(6)
+    guard let colon = address.lastIndex(of: ":"), colon != address.startIndex else {
+      return "missing host or port (tcp://host:port)"
+    }
+    let port = address[address.index(after: colon)...]
+    guard port == "*" || UInt16(port).map({ $0 > 0 }) == true else {
+      return "port \"\(port)\" is not 1-65535 or *"
+    }
+    return nil
+  }
+
   /// True when an endpoint can only be reached from this machine (loopback TCP, ipc, inproc).
   public static func isLocal(_ endpoint: String) -> Bool {
     if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
-    guard endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":") else { return false }
-    let host = endpoint[endpoint.index(endpoint.startIndex, offsetBy: 6)..<colon]
+    guard endpoint.hasPrefix("tcp://") else { return false }
+    let address = endpoint.dropFirst(6)
+    guard let colon = address.lastIndex(of: ":") else { return false }
+    let host = address[..<colon]
     if host == "localhost" || host == "[::1]" { return true }
     let octets = host.split(separator: ".", omittingEmptySubsequences: false)
     return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }

@@ -22,7 +22,9 @@ public final class AsyncSocket: Sendable {
   /// Opens a socket of `type` and runs `configure` on its thread (set options, bind, connect).
   ///
   /// - Parameters:
-  ///   - readAhead: how many received messages may wait in memory for ``receive()``.
+  ///   - readAhead: how many received messages may wait in memory for ``receive()``: past it
+  ///     the socket stops reading (a read in progress may add up to 255 more) until half of them
+  ///     have been taken, and the peers' high-water marks push back.
   ///   - configure: runs before any traffic; an error from it closes the socket and is rethrown.
   public init(
     _ context: Context, type: SocketType, readAhead: Int = 1024,
@@ -182,10 +184,13 @@ public final class AsyncSocket: Sendable {
     loop.state.withLock { takeBuffered(&$0) }
   }
 
-  /// Pops a read-ahead message, waking the loop if it had stopped reading for lack of room.
+  /// Pops a read-ahead message, waking the loop once the read-ahead has drained to half its
+  /// capacity if it had stopped reading for lack of room. (Waking it at every message taken would
+  /// let it read up to a batch more each time: the read-ahead would grow without bound behind a
+  /// slow consumer, and the sender would never feel the high-water marks.)
   private func takeBuffered(_ state: inout SocketLoop.State) -> Message? {
     guard let message = state.buffered.popFirst() else { return nil }
-    if state.readingPaused {
+    if state.readingPaused && state.buffered.count <= loop.capacity / 2 {
       state.readingPaused = false
       loop.wakeLocked(&state)
     }

@@ -148,6 +148,14 @@ import ZeroMQ
       ["PASSERELLE_BUS_SECRET_KEY": "short"],
       "PASSERELLE_BUS_SECRET_KEY=\"<redacted>\": not a 40-character Z85"
     ),
+    (
+      ["PASSERELLE_BUS_INGEST": "tcp://127.0.0.1"],
+      "PASSERELLE_BUS_INGEST=\"tcp://127.0.0.1\": missing host or port"
+    ),
+    (
+      ["PASSERELLE_BUS_ALLOWED_KEYS": "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"],
+      "PASSERELLE_BUS_SECRET_KEY=\"\": required when PASSERELLE_BUS_ALLOWED_KEYS is set"
+    ),
   ])
   func badSettingExitsWithOneLineNamingIt(environment: [String: String], expected: String) async throws {
     let (status, output) = try await Self.runBus(environment)

@@ -52,5 +52,19 @@ import Testing
     #expect(BusEndpoints.isLocal("ipc:///tmp/x"))
     #expect(!BusEndpoints.isLocal("tcp://0.0.0.0:7401"))
     #expect(!BusEndpoints.isLocal("tcp://127.example.com:7401"))
+    #expect(!BusEndpoints.isLocal("tcp://127.0.0.1"))  // no port: not local, and no crash
+  }
+
+  @Test func malformedEndpointsAreNamed() {
+    for good in [
+      "tcp://127.0.0.1:7401", "tcp://*:7401", "tcp://[::1]:7401", "tcp://127.0.0.1:*", "ipc:///tmp/x",
+    ] {
+      #expect(BusEndpoints.problem(with: good) == nil, "\(good)")
+    }
+    #expect(BusEndpoints.problem(with: "tcp://127.0.0.1") == "missing host or port (tcp://host:port)")
+    #expect(BusEndpoints.problem(with: "tcp://:7401") == "missing host or port (tcp://host:port)")
+    #expect(BusEndpoints.problem(with: "tcp://127.0.0.1:99999") == "port \"99999\" is not 1-65535 or *")
+    #expect(BusEndpoints.problem(with: "127.0.0.1:7401") == "not a tcp://, ipc:// or inproc:// endpoint")
+    #expect(BusEndpoints.problem(with: "ipc://") != nil)
   }
 }

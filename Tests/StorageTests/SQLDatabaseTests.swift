@@ -56,6 +56,36 @@ import Testing
     }
   }
 
+  /// A failed statement whose error the body catches: SQLite undoes that statement and commits the
+  /// rest; PostgreSQL has aborted the whole transaction, and the commit says so instead of
+  /// reporting success.
+  @Test(arguments: TestDatabases.backends)
+  func aCaughtStatementErrorNeverPassesForACommit(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+      try await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+      var committed = true
+      do {
+        try await db.transaction { tx in
+          try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(2), .text("b")])
+          do {
+            try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("dup")])
+          } catch let error as StorageError where error.isUniqueViolation {}
+        }
+      } catch {
+        committed = false
+      }
+      let names = try await db.query("SELECT name FROM items ORDER BY id", []).map { $0["name"] }
+      switch backend {
+      case .sqlite:
+        #expect(committed)
+        #expect(names == [.text("a"), .text("b")])
+      case .postgres:
+        #expect(!committed, "PostgreSQL rolled back: the transaction must fail")
+        #expect(names == [.text("a")])
+      }
+    }
+  }
+
   @Test(arguments: TestDatabases.backends)
   func rollsBackWhenBodyThrows(_ backend: TestDatabases.Backend) async throws {
     struct Abort: Error {}

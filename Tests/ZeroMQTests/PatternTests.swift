@@ -1,5 +1,6 @@
 import Foundation
 import PasserelleTestKit
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -109,6 +110,41 @@ import ZeroMQ
     }
     try await sent
     #expect(next == count)
+  }
+
+  /// A slow consumer holds its sender back: the read-ahead stops at its capacity and does not
+  /// take in another batch each time one message is taken.
+  @Test func aSlowConsumerPushesBackOnItsSender() async throws {
+    let context = try Context()
+    let pull = try await AsyncSocket(context, type: .pull, readAhead: 16) { socket in
+      try socket.set(.receiveHighWaterMark(16))
+    }
+    let endpoint = try await pull.bind(Self.endpoint("ipc"))
+    let push = try await AsyncSocket(context, type: .push) { socket in
+      try socket.set(.sendHighWaterMark(16))
+      try socket.connect(endpoint)
+    }
+    let sent = Atomic<Int>(0)
+    let stop = Atomic<Bool>(false)
+    let body = [UInt8](repeating: 7, count: 16 * 1024)
+    let sender = Task {
+      while !stop.load(ordering: .relaxed), sent.load(ordering: .relaxed) < 20_000 {
+        guard try await push.send([body], deadline: .now + .milliseconds(200)) else { continue }
+        sent.add(1, ordering: .relaxed)
+      }
+    }
+    for _ in 0..<200 {
+      _ = try await withDeadline(.seconds(5), "message") { try await pull.receive() }
+      try await Task.sleep(for: .milliseconds(1))
+    }
+    // Taken (200), the read-ahead and one read batch (16 + 256), both high-water marks (32) and
+    // what the kernel buffers: far below what an unbounded read-ahead takes in meanwhile.
+    let inFlight = sent.load(ordering: .relaxed) - 200
+    #expect(inFlight < 600, "\(inFlight) messages of 16 KiB sent beyond those received")
+    stop.store(true, ordering: .relaxed)
+    try await sender.value
+    push.close()
+    pull.close()
   }
 
   @Test(arguments: transports)

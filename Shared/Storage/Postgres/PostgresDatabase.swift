@@ -35,7 +35,9 @@ public final class PostgresDatabase: SQLDatabase {
   public var dialect: SQLDialect { .postgres }
 
   /// Runs `body` between `BEGIN` and `COMMIT` on one pooled connection, rolling back if it throws
-  /// or the task is cancelled before the commit.
+  /// or the task is cancelled before the commit. If a statement failed inside `body` and `body`
+  /// caught the error, PostgreSQL has aborted the transaction and answers the `COMMIT` with a
+  /// rollback: that throws too, as SQLite would have committed.
   public func transaction<T: Sendable>(
     _ body: @Sendable (any SQLTransaction) async throws -> T
   ) async throws -> T {
@@ -46,7 +48,11 @@ public final class PostgresDatabase: SQLDatabase {
       do {
         let result = try await body(tx)
         try Task.checkCancellation()
-        try await tx.execute("COMMIT", [])
+        let ended = try await PostgresTransaction.await(tx.send("COMMIT", []), sql: "COMMIT")
+        guard ended.metadata.command == "COMMIT" else {
+          throw StorageError(
+            code: .statementFailed, statement: "COMMIT", message: "the transaction was rolled back")
+        }
         return result
       } catch {
         await tx.rollback(after: error)
