@@ -43,11 +43,22 @@ enum BusDefaults: RuntimeDefaults {
     let runtime = try ServiceRuntime.bootstrap(options)
     let configuration = try brokerConfiguration(runtime)
     let url = try runtime.setting(BusServerSettings.databaseURL, flag: databaseURL)
-    try await Database.withDatabase(url: url, logger: runtime.logger) { database in
-      let bus = BrokerService(configuration: configuration, database: database, logger: runtime.logger) {
-        runtime.readiness.markReady()
+    var opened = false
+    do {
+      try await Database.withDatabase(url: url, logger: runtime.logger) { database in
+        opened = true
+        let bus = BrokerService(configuration: configuration, database: database, logger: runtime.logger) {
+          runtime.readiness.markReady()
+        }
+        try await runtime.run(services: [bus])
       }
-      try await runtime.run(services: [bus])
+    } catch let error as StorageError where !opened {
+      // The database could not be opened: a start-up error that names the variable.
+      throw Runtime.report(
+        ConfigurationError(
+          variable: BusServerSettings.databaseURL.variable, value: Database.masked(url), reason: error.message
+        ),
+        service: BusDefaults.service)
     }
   }
 

@@ -11,12 +11,15 @@ public enum Database {
   /// child task for exactly as long as `body`, and is shut down when `body` returns or throws.
   ///
   /// - Throws: ``StorageError`` with code ``StorageError/Code/invalidURL`` (the URL shown with its
-  ///   password masked) when the URL cannot be understood; otherwise what opening, migrating or
-  ///   `body` throws.
+  ///   password masked) when the URL cannot be understood, ``StorageError/Code/connectionFailed``
+  ///   when PostgreSQL does not answer a first query within `connectTimeout` (postgres-nio keeps
+  ///   retrying a wrong host, port or password without ever failing); otherwise what opening,
+  ///   migrating or `body` throws.
   public static func withDatabase<T: Sendable>(
     url: String,
     logger: Logger,
     migrations: [Migration] = [],
+    connectTimeout: Duration = .seconds(30),
     _ body: (any SQLDatabase) async throws -> T
   ) async throws -> T {
     switch try DatabaseLocation(parsing: url) {
@@ -43,9 +46,40 @@ public enum Database {
         }
         defer { group.cancelAll() }
         let database = PostgresDatabase(client: client, logger: logger)
+        try await firstContact(database, url: url, within: connectTimeout)
         try await database.migrate(migrations)
         return try await body(database)
       }
+    }
+  }
+
+  /// `url` with its password, if any, replaced by `***`: what logs and error messages show.
+  public static func masked(_ url: String) -> String {
+    DatabaseLocation.masked(url)
+  }
+
+  /// Waits for PostgreSQL to answer `SELECT 1`, at most `timeout`.
+  private static func firstContact(_ database: PostgresDatabase, url: String, within timeout: Duration)
+    async throws
+  {
+    let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+      group.addTask {
+        _ = try await database.query("SELECT 1", [])
+        return true
+      }
+      group.addTask {
+        try await Task.sleep(for: timeout)
+        return false
+      }
+      defer { group.cancelAll() }
+      return try await group.next() ?? false
+    }
+    guard answered else {
+      throw StorageError(
+        code: .connectionFailed,
+        message:
+          "PostgreSQL did not answer within \(timeout) (host, port, database, user or password wrong, or the server down)",
+        url: DatabaseLocation.masked(url))
     }
   }
 }

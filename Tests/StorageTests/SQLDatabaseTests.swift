@@ -1,3 +1,4 @@
+import Logging
 import PasserelleStorage
 import PasserelleStorageTestKit
 import PasserelleTestKit
@@ -54,6 +55,24 @@ import Testing
           .text("a"), .text("b"),
         ])
     }
+  }
+
+  /// PostgreSQL that never answers (here, nothing listens on the port) fails the open with the URL,
+  /// password masked, instead of waiting forever as postgres-nio's pool would.
+  @Test func anUnreachablePostgreSQLIsAnErrorNotAHang() async throws {
+    let failure = try await withDeadline(.seconds(30), "open") {
+      do {
+        try await Database.withDatabase(
+          url: "postgres://app:secret@127.0.0.1:1/app", logger: Logger(label: "test"),
+          connectTimeout: .seconds(1)
+        ) { _ in }
+        return nil as StorageError?
+      } catch let error as StorageError {
+        return error
+      }
+    }
+    #expect(failure?.code == .connectionFailed)
+    #expect(failure?.url == "postgres://app:***@127.0.0.1:1/app")
   }
 
   /// A failed statement whose error the body catches: SQLite undoes that statement and commits the
