@@ -13,10 +13,16 @@ enum CommandSupport {
 
   /// Resolves the bus options, printing one line and exiting 78 when a setting is wrong.
   static func client(_ options: BusOptions) throws -> BusClient {
+    let (endpoints, security) = try resolve(options)
+    return try BusClient(endpoints: endpoints, security: security)
+  }
+
+  /// The bus's endpoints and CURVE settings from flags and environment; a bad one is reported
+  /// (one line naming it) and exits.
+  static func resolve(_ options: BusOptions) throws -> (BusEndpoints, BusClientSecurity?) {
     do {
-      let (endpoints, security) = try options.resolve(environment: ProcessInfo.processInfo.environment)
-      return try BusClient(endpoints: endpoints, security: security)
-    } catch let error as ConfigurationError {
+      return try options.resolve(environment: ProcessInfo.processInfo.environment)
+    } catch {
       throw Runtime.report(error, service: "passerelle")
     }
   }

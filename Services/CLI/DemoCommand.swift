@@ -52,6 +52,9 @@ enum DemoPublisher {
     let rate: Double
     let journeys: Int?
 
+    /// How long the demo waits, once it stops, for its outbox to drain.
+    static let drainTime = Duration.seconds(5)
+
     func run() async throws {
       var samples = SampleJourneys()
       var sent = 0
@@ -60,11 +63,16 @@ enum DemoPublisher {
         sent += 1
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1 / max(rate, 0.01))) }
       }
-      // Let the sender drain what this run published before the group stops.
-      while try await publisher.pending() > 0, !Task.isCancelled {
+      // Let the sender drain what this run published before the group stops, for a few seconds:
+      // with the bus down it never would, and what is left stays in the outbox for the next run.
+      let deadline = ContinuousClock.now + Self.drainTime
+      while try await publisher.pending() > 0, !Task.isCancelled, ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(50))
       }
-      print("demo published \(sent) journeys")
+      let left = try await publisher.pending()
+      print(
+        "demo published \(sent) journeys"
+          + (left > 0 ? "; \(left) events wait in the outbox for the bus (sent on the next run)" : ""))
     }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PasserelleBus
 import PasserelleEvents
+import PasserelleRuntime
 import PasserelleStorage
 import ServiceLifecycle
 import Synchronization
@@ -32,8 +33,27 @@ struct TailCommand: AsyncParsableCommand {
     let client = try CommandSupport.client(bus)
     let info = try await client.info()
     var partitions = Set(0..<info.partitions)
-    if let partition { partitions = [partition] }
-    if let key { partitions.formIntersection([Partitioner(count: info.partitions).partition(forKey: key)]) }
+    if let partition {
+      guard partitions.contains(partition) else {
+        throw Runtime.report(
+          ConfigurationError(
+            variable: "--partition", value: "\(partition)",
+            reason: "the bus has partitions 0-\(info.partitions - 1)"),
+          service: "passerelle")
+      }
+      partitions = [partition]
+    }
+    if let key {
+      let keyPartition = Partitioner(count: info.partitions).partition(forKey: key)
+      guard partitions.contains(keyPartition) else {
+        throw Runtime.report(
+          ConfigurationError(
+            variable: "--key", value: key,
+            reason: "its events are in partition \(keyPartition), not in --partition \(partition ?? 0)"),
+          service: "passerelle")
+      }
+      partitions = [keyPartition]
+    }
     let scratch = try CommandSupport.scratchDirectory()
     defer { try? FileManager.default.removeItem(at: scratch) }
     let printer = Printer(key: key, json: json, limit: count)

@@ -51,6 +51,11 @@ import Testing
       ["publish", #"{"specversion":"1.0","source":"/x","type":"t"}"#], bus)
     #expect(bad != 0)
     #expect(badOutput.contains(#"event 1: field "id": missing"#), "\(badOutput)")
+    // A tail that could never print anything says why instead of waiting forever.
+    let (noPartition, noPartitionOutput) = try await Self.run(["tail", "--partition", "99"], bus)
+    #expect(noPartition == 78)
+    #expect(
+      noPartitionOutput.contains(#"--partition="99": the bus has partitions 0-15"#), "\(noPartitionOutput)")
     #expect(await bus.terminate() == 0)
   }
 }
