@@ -178,7 +178,8 @@ extension Broker {
     for index in 3..<message.count {
       do {
         let event = try CloudEvent.decodeEnvelope(message[index])
-        if event.type.hasPrefix("~") {
+        // By byte: `hasPrefix` compares characters, and "~" with a combining mark is another one.
+        if event.type.utf8.first == UInt8(ascii: "~") {
           metrics.rejected(field: "type")
           request.outcomes[index - 3] = PublishOutcome(
             rejectedField: "type", reason: "types starting with \"~\" are reserved for the bus")

@@ -12,10 +12,19 @@ struct BrokerMetrics: Sendable {
   let journalBytes = Gauge(label: "passerelle_bus_journal_bytes")
   let pruned = Counter(label: "passerelle_bus_events_pruned_total")
 
-  /// Counts an event refused at ingest, by the envelope field at fault.
+  /// Counts an event refused at ingest, by the envelope field at fault: an attribute's name, `$`
+  /// for the document, or `extension` for any extension (its name is the publisher's, and a label
+  /// per name would let one publisher grow the metrics without bound).
   func rejected(field: String) {
-    Counter(label: "passerelle_bus_events_rejected_total", dimensions: [("field", field)]).increment()
+    let label = Self.attributes.contains(field) ? field : "extension"
+    Counter(label: "passerelle_bus_events_rejected_total", dimensions: [("field", label)]).increment()
   }
+
+  /// The fields a rejection may name besides extensions.
+  private static let attributes: Set<String> = [
+    "$", "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data",
+    "data_base64", "partitionkey", "sequence", "traceparent",
+  ]
 
   /// Counts a request refused on a ROUTER socket, by the field at fault.
   func badRequest(socket: String, field: String) {

@@ -109,8 +109,9 @@ extension CloudEvent {
     var extensions: [String: JSONValue] = [:]
     /// The first extension, in reading order, that is badly named or not a scalar.
     var badExtension: EventDecodingError?
-    /// Every name not held above (extensions, including `null` and bad ones), for duplicates.
-    var otherNames: [String] = []
+    /// Every name not held above (extensions, including `null` and bad ones), for duplicates: a
+    /// set, so that an event of a megabyte of extension names costs linear time, not quadratic.
+    var otherNames: Set<String> = []
 
     /// Records one member; returns `false` if its name was already recorded.
     mutating func add(_ name: String, _ value: JSONValue) -> Bool {
@@ -137,8 +138,7 @@ extension CloudEvent {
         hasBase64Data = true
         return true
       default:
-        guard !otherNames.contains(name) else { return false }
-        otherNames.append(name)
+        guard otherNames.insert(name).inserted else { return false }
         guard badExtension == nil else { return true }
         guard !name.isEmpty,
           name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })
@@ -152,12 +152,21 @@ extension CloudEvent {
         case .array, .object:
           badExtension = EventDecodingError(
             field: name, reason: .wrongType(expected: "string, number or boolean"))
+        case .string(let text) where CloudEvent.hasControlCharacter(text):
+          badExtension = EventDecodingError(field: name, reason: .invalid(CloudEvent.controlCharacterReason))
         case .bool, .integer, .double, .string: extensions[name] = value
         }
         return true
       }
     }
   }
+
+  /// Whether `text` holds a C0 or C1 control character (U+0000–U+001F, U+007F–U+009F).
+  static func hasControlCharacter(_ text: String) -> Bool {
+    text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+  }
+
+  static let controlCharacterReason = "control characters are not allowed in CloudEvents strings"
 
   private static func requiredString(_ name: String, _ value: JSONValue?) throws(EventDecodingError) -> String
   {
@@ -167,7 +176,8 @@ extension CloudEvent {
     return text
   }
 
-  /// A string attribute, `nil` when absent or `null`; present strings must not be empty.
+  /// A string attribute, `nil` when absent or `null`; present strings must not be empty, nor
+  /// hold a control character (CloudEvents' String type excludes them).
   private static func optionalString(_ name: String, _ value: JSONValue?) throws(EventDecodingError)
     -> String?
   {
@@ -176,6 +186,9 @@ extension CloudEvent {
     case .string(let text):
       guard !text.isEmpty else {
         throw EventDecodingError(field: name, reason: .invalid("must not be empty"))
+      }
+      guard !hasControlCharacter(text) else {
+        throw EventDecodingError(field: name, reason: .invalid(controlCharacterReason))
       }
       return text
     default: throw EventDecodingError(field: name, reason: .wrongType(expected: "string"))

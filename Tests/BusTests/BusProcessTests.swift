@@ -110,10 +110,17 @@ import ZeroMQ
       CloudEvent(id: "r1", source: "/web", type: "~head", data: .null).encoded()
     ])
     #expect(reserved.first?.status == .rejected && reserved.first?.field == "type")
+    // The reply names a bad extension; the metric counts it under one label whatever its name.
+    let badExtension = try await client.publish([
+      Array(#"{"specversion":"1.0","id":"x1","source":"/web","type":"t","Any_Name":1}"#.utf8)
+    ])
+    #expect(badExtension.first?.field == "Any_Name")
     let metrics = try await Self.get(port, "/metrics")
     #expect(metrics.0 == 200)
     #expect(metrics.1.contains("passerelle_bus_events_stored_total 3"))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="id"} 1"#))
+    #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="extension"} 1"#))
+    #expect(!metrics.1.contains("Any_Name"))
     #expect(metrics.1.contains(#"passerelle_bus_bad_requests_total{socket="ingest",field="events"} 1"#))
     #expect(!metrics.1.contains("customer-"), "metrics carry no customer data")
     #expect(await bus.terminate() == 0)

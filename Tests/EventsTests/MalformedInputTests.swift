@@ -105,6 +105,27 @@ import Testing
           field: "partition_Key", reason: .invalid("extension names are lowercase letters and digits")))
   }
 
+  @Test func controlCharactersAreRefusedInStringAttributes() {
+    let reason = EventDecodingError.Reason.invalid(
+      "control characters are not allowed in CloudEvents strings")
+    let subject = Self.envelopeError(
+      Self.variant(#""partitionkey""#, #""subject":"line\nbreak","partitionkey""#))
+    #expect(subject == EventDecodingError(field: "subject", reason: reason))
+    let extensionValue = Self.envelopeError(
+      Self.variant(#""partitionkey""#, #""tenant":"a\u0000b","partitionkey""#))
+    #expect(extensionValue == EventDecodingError(field: "tenant", reason: reason))
+  }
+
+  /// Tens of thousands of extension names (a megabyte of them fits in one event) are checked for
+  /// duplicates with a set: the duplicate at the end is still found.
+  @Test func aDuplicateAmongManyExtensionsIsFound() {
+    let names = (0..<50_000).map { #""x\#($0)":1"# }.joined(separator: ",")
+    let unique = Self.variant(#""partitionkey""#, names + #","partitionkey""#)
+    #expect(Self.envelopeError(unique) == nil)
+    let repeated = Self.variant(#""partitionkey""#, names + #","x7":2,"partitionkey""#)
+    #expect(Self.envelopeError(repeated)?.description.contains("duplicate") == true)
+  }
+
   @Test func extensionValuesMustBeScalars() {
     let error = Self.envelopeError(Self.variant(#""partitionkey""#, #""tenant":{"id":1},"partitionkey""#))
     #expect(
