@@ -84,8 +84,14 @@ public enum EventTime {
     }
     let days = self.days(fromYear: year, month: month, day: day)
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+    // In UTC the instant must still have a four-digit year, or it could not be written back.
+    guard (Self.earliestSeconds...Self.latestSeconds).contains(seconds) else { return nil }
     return Date(timeIntervalSince1970: Double(seconds) + fraction)
   }
+
+  /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, in seconds since 1970.
+  private static let earliestSeconds = days(fromYear: 0, month: 1, day: 1) * 86_400
+  private static let latestSeconds = days(fromYear: 9999, month: 12, day: 31) * 86_400 + 86_399
 
   private static func daysIn(month: Int64, year: Int64) -> Int64 {
     switch month {

@@ -91,6 +91,14 @@ import Testing
     #expect(error == EventDecodingError(field: "time", reason: .badTime("24/11/2026 10:00")))
   }
 
+  /// An offset may not carry an instant out of the four-digit years: it could not be written back.
+  @Test func timesOutsideYearsZeroToNineThousandNineHundredNinetyNineInUTC() {
+    #expect(EventTime.parse("0000-01-01T00:00:00+00:01") == nil)
+    #expect(EventTime.parse("9999-12-31T23:59:59-00:01") == nil)
+    #expect(EventTime.parse("0000-01-01T00:01:00+00:01") != nil)
+    #expect(EventTime.parse("9999-12-31T23:59:59Z") != nil)
+  }
+
   @Test func badTraceParent() {
     let error = Self.envelopeError(
       Self.variant(#""partitionkey""#, #""traceparent":"00-abc-def-01","partitionkey""#))
