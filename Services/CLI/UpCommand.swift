@@ -63,7 +63,7 @@ struct UpCommand: AsyncParsableCommand {
     defer { signals.cancel() }
     let client = try CommandSupport.client(bus)
     _ = try await client.info(timeout: .seconds(30))
-    if demoRate > 0 {
+    if demoRate > 0, !interrupted.load(ordering: .relaxed) {
       try await DemoPublisher.run(
         client: client, outbox: folder.appendingPathComponent("passerelle-demo-outbox.db").path,
         rate: demoRate,
