@@ -25,12 +25,10 @@ public actor BusClient {
   /// ``BusLimits/maximumEventBytes`` throws ``ProtocolError`` before anything is sent (the bus
   /// would drop the connection without a reply).
   public func publish(_ bodies: [[UInt8]], timeout: Duration = .seconds(5)) async throws -> [PublishOutcome] {
-    if let index = bodies.firstIndex(where: { $0.count > BusLimits.maximumEventBytes }) {
-      throw ProtocolError(
-        field: "$",
-        reason:
-          "event \(index) is \(bodies[index].count) bytes; the bus takes at most \(BusLimits.maximumEventBytes)"
-      )
+    for (index, body) in bodies.enumerated() {
+      if let problem = BusLimits.sizeProblem(ofEvent: body) {
+        throw ProtocolError(field: "$", reason: "event \(index): \(problem)")
+      }
     }
     let requester = try await ingestRequester()
     let (kind, frames) = try await requester.request(.publish, bodies, timeout: timeout)

@@ -68,17 +68,13 @@ public struct OutboxSender: Service {
     let sequenceNumbers: [[SQLValue]] = batch.map { [.integer($0.seq)] }
     // An event the bus cannot take (written before `Publisher` checked sizes, or by hand) is
     // refused here: sent, it would get the connection dropped and block the outbox forever.
-    let sendable = batch.filter { $0.body.count <= BusLimits.maximumEventBytes }
-    let sentOutcomes = sendable.isEmpty ? [] : try await client.publish(sendable.map(\.body))
+    let sizeProblems = batch.map { BusLimits.sizeProblem(ofEvent: $0.body) }
+    let sendable = zip(batch, sizeProblems).filter { $1 == nil }.map(\.0.body)
+    let sentOutcomes = sendable.isEmpty ? [] : try await client.publish(sendable)
     var outcomes = sentOutcomes.makeIterator()
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let rejectedRows: [[SQLValue]] = batch.compactMap { item in
-      let outcome =
-        item.body.count > BusLimits.maximumEventBytes
-        ? PublishOutcome(
-          rejectedField: "$",
-          reason: "\(item.body.count) bytes; the bus takes at most \(BusLimits.maximumEventBytes)")
-        : outcomes.next()
+    let rejectedRows: [[SQLValue]] = zip(batch, sizeProblems).compactMap { item, sizeProblem in
+      let outcome = sizeProblem.map { PublishOutcome(rejectedField: "$", reason: $0) } ?? outcomes.next()
       guard let outcome, outcome.status == .rejected else { return nil }
       return [
         .integer(item.seq), .text(item.id), .blob(item.body), .text(outcome.field ?? "$"),

@@ -32,12 +32,10 @@ public struct Publisher: Sendable {
   /// (field `$`) and nothing is stored: the bus would drop the connection without a reply.
   public func publish(_ events: [CloudEvent], in transaction: any SQLTransaction) async throws {
     let bodies = events.map { $0.encoded() }
-    if let index = bodies.firstIndex(where: { $0.count > BusLimits.maximumEventBytes }) {
-      throw ProtocolError(
-        field: "$",
-        reason:
-          "event \(events[index].id) is \(bodies[index].count) bytes encoded; the bus takes at most \(BusLimits.maximumEventBytes)"
-      )
+    for (event, body) in zip(events, bodies) {
+      if let problem = BusLimits.sizeProblem(ofEvent: body) {
+        throw ProtocolError(field: "$", reason: "event \(event.id): \(problem)")
+      }
     }
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     try await transaction.executeBatch(
