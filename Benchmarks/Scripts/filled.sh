@@ -14,14 +14,11 @@ fill=${1:-20}
 runs=${2:-3}
 bus=${3:-../.build-release/release/passerelle-bus}
 drive=.build-bench/release/bus-drive
-for binary in "$bus" "$drive"; do
-  [ -x "$binary" ] || { echo "missing $binary (see the comment at the top of $0)" >&2; exit 1; }
-done
+source Scripts/bus.sh
+require_executables "$bus" "$drive"
 directory=$(mktemp -d /tmp/passerelle-filled-XXXXXX)
-PASSERELLE_BUS_INGEST="ipc://$directory/in" PASSERELLE_BUS_LIVE="ipc://$directory/live" \
-  PASSERELLE_BUS_QUERY="ipc://$directory/query" PASSERELLE_BUS_DATABASE_URL="sqlite:$directory/journal.db" \
-  PASSERELLE_HTTP_PORT=0 PASSERELLE_LOG_LEVEL=warning "$bus" >"$directory/bus.log" 2>&1 &
-pid=$!
+start_bus "$bus" "$directory"
+pid=$bus_pid
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$directory"' EXIT
 sleep 1.5
 endpoints=(--ingest "ipc://$directory/in" --live "ipc://$directory/live")

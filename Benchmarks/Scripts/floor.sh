@@ -13,9 +13,8 @@ pairs=${1:-5}
 bus=${2:-../.build-release/release/passerelle-bus}
 drive=.build-bench/release/bus-drive
 floor=.build-bench/release/durable-floor
-for binary in "$bus" "$drive" "$floor"; do
-  [ -x "$binary" ] || { echo "missing $binary (see the comment at the top of $0)" >&2; exit 1; }
-done
+source Scripts/bus.sh
+require_executables "$bus" "$drive" "$floor"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
@@ -24,12 +23,11 @@ run() {  # system mode seconds
   directory=$(mktemp -d /tmp/passerelle-floor-XXXXXX)
   if [ "$1" = floor ]; then
     "$floor" "ipc://$directory/in" "ipc://$directory/live" "$directory/log" &
+    pid=$!
   else
-    PASSERELLE_BUS_INGEST="ipc://$directory/in" PASSERELLE_BUS_LIVE="ipc://$directory/live" \
-      PASSERELLE_BUS_QUERY="ipc://$directory/query" PASSERELLE_BUS_DATABASE_URL="sqlite:$directory/journal.db" \
-      PASSERELLE_HTTP_PORT=0 PASSERELLE_LOG_LEVEL=warning "$bus" >"$directory/bus.log" 2>&1 &
+    start_bus "$bus" "$directory"
+    pid=$bus_pid
   fi
-  pid=$!
   sleep 1
   echo "$1 $2 $("$drive" "$2" --seconds "$3" --ingest "ipc://$directory/in" --live "ipc://$directory/live")" >>"$results"
   kill "$pid"

@@ -16,9 +16,8 @@ fi
 rounds=${1:-3}
 bus=${2:-../.build-release/release/passerelle-bus}
 drive=.build-bench/release/bus-drive
-for binary in "$bus" "$drive"; do
-  [ -x "$binary" ] || { echo "missing $binary (see the comment at the top of $0)" >&2; exit 1; }
-done
+source Scripts/bus.sh
+require_executables "$bus" "$drive"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 server=${PASSERELLE_TEST_POSTGRES_URL%/*}
@@ -34,10 +33,8 @@ measure() {  # journal mode seconds
   else
     url="sqlite:$directory/journal.db"
   fi
-  PASSERELLE_BUS_INGEST="ipc://$directory/in" PASSERELLE_BUS_LIVE="ipc://$directory/live" \
-    PASSERELLE_BUS_QUERY="ipc://$directory/query" PASSERELLE_BUS_DATABASE_URL="$url" \
-    PASSERELLE_HTTP_PORT=0 PASSERELLE_LOG_LEVEL=warning "$bus" >"$directory/bus.log" 2>&1 &
-  pid=$!
+  start_bus "$bus" "$directory" "$url"
+  pid=$bus_pid
   sleep 2
   echo "$1 $2 $("$drive" "$2" --seconds "$3" --ids scattered --ingest "ipc://$directory/in" \
     --live "ipc://$directory/live")" >>"$results"

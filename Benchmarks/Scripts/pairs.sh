@@ -14,19 +14,16 @@ cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: $0 <bus A> <bus B> [rounds]" >&2; exit 2; }
 rounds=${3:-4}
 drive=.build-bench/release/bus-drive
-for binary in "$1" "$2" "$drive"; do
-  [ -x "$binary" ] || { echo "missing $binary (see the comment at the top of $0)" >&2; exit 1; }
-done
+source Scripts/bus.sh
+require_executables "$1" "$2" "$drive"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
 run() {  # label binary
   local directory pid before after events=0 rates="" result
   directory=$(mktemp -d /tmp/passerelle-pairs-XXXXXX)
-  PASSERELLE_BUS_INGEST="ipc://$directory/in" PASSERELLE_BUS_LIVE="ipc://$directory/live" \
-    PASSERELLE_BUS_QUERY="ipc://$directory/query" PASSERELLE_BUS_DATABASE_URL="sqlite:$directory/journal.db" \
-    PASSERELLE_HTTP_PORT=0 PASSERELLE_LOG_LEVEL=warning "$2" >"$directory/bus.log" 2>&1 &
-  pid=$!
+  start_bus "$2" "$directory"
+  pid=$bus_pid
   sleep 1.5
   endpoints=(--ingest "ipc://$directory/in" --live "ipc://$directory/live")
   before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
