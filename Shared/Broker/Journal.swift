@@ -646,8 +646,18 @@ public final class Journal: Sendable {
     let storedAt: Int64
     let events: Int
     let bytes: Int64
+    /// Its events' fingerprints and positions.
+    let identities: [(fingerprint: UInt64, position: EventPosition)]
+
     /// Its events' `bus_fingerprints` rows.
-    let fingerprints: [[SQLValue]]
+    var fingerprints: [[SQLValue]] {
+      identities.map {
+        [
+          .integer(Int64(bitPattern: $0.fingerprint)), .integer(Int64($0.position.partition)),
+          .integer($0.position.offset),
+        ]
+      }
+    }
   }
 
   /// The oldest `limit` segments of `partition`, in offset order.
@@ -667,11 +677,11 @@ public final class Journal: Sendable {
       return StoredSegment(
         partition: partition, firstOffset: first, lastOffset: last, storedAt: storedAt, events: Int(count),
         bytes: bytes,
-        fingerprints: records.enumerated().map { index, record in
-          [
-            .integer(EventIdentity(source: record.source, id: record.id).key), .integer(Int64(partition)),
-            .integer(first + Int64(index)),
-          ]
+        identities: records.enumerated().map { index, record in
+          (
+            EventIdentity(source: record.source, id: record.id).fingerprint,
+            EventPosition(partition: partition, offset: first + Int64(index))
+          )
         })
     }
   }
@@ -688,35 +698,48 @@ public final class Journal: Sendable {
         heads[segment.partition] ?? current[segment.partition], segment.lastOffset)
     }
     // Identities still waiting for these events must not be written after the delete: say so
-    // first, with the lock that every append holds while it writes. Taken on a Dispatch thread:
-    // an append holds it for a whole commit, which on PostgreSQL runs on the cooperative pool,
-    // so a task waiting for it there could take the last thread that commit needs.
-    await withCheckedContinuation { (marked: CheckedContinuation<Void, Never>) in
-      DispatchQueue.global().async {
-        self.appending.withLock { pending in
-          for segment in segments {
-            pending.pruned(partition: segment.partition, through: segment.lastOffset)
-          }
-        }
-        marked.resume()
-      }
+    // first, with the lock that every append holds while it writes.
+    let before = await withAppendingLock { pending in
+      let before = pending.prunedOffsets
+      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
+      return before
     }
     let recorded = heads.sorted { $0.key < $1.key }.map {
       [SQLValue.integer(Int64($0.key)), .integer($0.value)]
     }
-    return try await database.transaction { transaction in
-      try await transaction.executeBatch(
-        """
-        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
-        """, recorded)
-      try await transaction.executeBatch(
-        "DELETE FROM bus_fingerprints WHERE fingerprint = ? AND partition_no = ? AND event_offset = ?",
-        segments.flatMap(\.fingerprints))
-      try await transaction.executeBatch(
-        "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
-        segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
-      return segments.reduce(0) { $0 + $1.events }
+    do {
+      return try await database.transaction { transaction in
+        try await transaction.executeBatch(
+          """
+          INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
+          ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
+          """, recorded)
+        try await transaction.executeBatch(
+          "DELETE FROM bus_fingerprints WHERE fingerprint = ? AND partition_no = ? AND event_offset = ?",
+          segments.flatMap(\.fingerprints))
+        try await transaction.executeBatch(
+          "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
+          segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
+        return segments.reduce(0) { $0 + $1.events }
+      }
+    } catch {
+      // The events are still stored: found again, and their fingerprints written, as before the
+      // mark (appends meanwhile may have left out some that were waiting).
+      await withAppendingLock { pending in
+        pending.restorePruned(before, identities: segments.flatMap(\.identities))
+      }
+      throw error
+    }
+  }
+
+  /// Runs `body` with the lock every append holds while it writes. Taken on a Dispatch thread: an
+  /// append holds it for a whole commit, which on PostgreSQL runs on the cooperative pool, so a
+  /// task waiting for it there could take the last thread that commit needs.
+  private func withAppendingLock<T: Sendable>(_ body: @escaping @Sendable (inout PendingIdentities) -> T)
+    async -> T
+  {
+    await withCheckedContinuation { (done: CheckedContinuation<T, Never>) in
+      DispatchQueue.global().async { done.resume(returning: self.appending.withLock { body(&$0) }) }
     }
   }
 

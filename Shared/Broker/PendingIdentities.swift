@@ -163,6 +163,21 @@ struct PendingIdentities {
     prunedThrough[partition] = max(prunedThrough[partition], offset)
   }
 
+  /// Per partition, the last offset retention has removed (what ``restorePruned(_:identities:)``
+  /// takes back).
+  var prunedOffsets: [Int64] { prunedThrough }
+
+  /// Undoes ``pruned(partition:through:)`` after the delete it announced failed: `offsets` are
+  /// ``prunedOffsets`` from before, and `identities` the events that stay stored, whose
+  /// fingerprints all wait again: a chunk written meanwhile may have left some out, and one
+  /// written twice is harmless.
+  mutating func restorePruned(
+    _ offsets: [Int64], identities: [(fingerprint: UInt64, position: EventPosition)]
+  ) {
+    prunedThrough = offsets
+    for (fingerprint, position) in identities { arrived.add(fingerprint, position) }
+  }
+
   /// The chunk of the generation to write with a commit that stores `events` events.
   func nextChunk(events: Int) -> Chunk {
     var chunk = Chunk()

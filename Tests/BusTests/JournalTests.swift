@@ -143,6 +143,50 @@ import Testing
     }
   }
 
+  /// A retention delete that fails (here a trigger refuses it) leaves the events stored and
+  /// found: resends of them are duplicates, before and after their fingerprints are written.
+  @Test(arguments: TestDatabases.backends)
+  func aFailedRetentionDeleteForgetsNoIdentity(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend) { database in
+      let journal = try await Journal(database: database, partitions: 1)
+      let events = BusTestSupport.events(source: "/kept", count: 50)
+      let stored = try await journal.append(Self.entries(events))
+      let refuse =
+        database.dialect == .sqlite
+        ? [
+          "CREATE TRIGGER refuse_delete BEFORE DELETE ON bus_segments BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        : [
+          "CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+          "CREATE TRIGGER refuse_delete BEFORE DELETE ON bus_segments FOR EACH ROW EXECUTE FUNCTION refuse_delete()",
+        ]
+      for statement in refuse { try await database.execute(statement, []) }
+      await #expect(throws: (any Error).self) {
+        _ = try await journal.prune(storedBefore: Date().addingTimeInterval(1), maxBytes: nil)
+      }
+      try await database.execute(
+        "DROP TRIGGER refuse_delete\(database.dialect == .sqlite ? "" : " ON bus_segments")", [])
+      #expect(try await journal.size().events == 50)
+      let resent = try await journal.append(Self.entries(Array(events[..<10])))
+      #expect(resent.allSatisfy { $0.status == .duplicate })
+      #expect(resent.map(\.position) == stored[..<10].map(\.position))
+      // More events, until the generation holding the restored fingerprints has been written.
+      var indexed: SQLValue = .null
+      for batch in 0..<60 where indexed != .integer(50) {
+        let more = BusTestSupport.events(source: "/more", count: 1_000, prefix: "m\(batch)")
+        _ = try await journal.append(Self.entries(more))
+        indexed =
+          try await database.query("SELECT COUNT(*) AS n FROM bus_fingerprints WHERE event_offset <= 50", [])
+          .first?["n"] ?? .null
+      }
+      #expect(indexed == .integer(50))
+      let again = try await Journal(database: database, partitions: 1).append(
+        Self.entries(Array(events[40...])))
+      #expect(again.map(\.position) == stored[40...].map(\.position))
+      #expect(again.allSatisfy { $0.status == .duplicate })
+    }
+  }
+
   /// Waiting fingerprints keep every event that has them (two identities may share one), and
   /// forget the events retention removed.
   @Test func waitingFingerprintsKeepEveryPositionUntilPruned() {
