@@ -162,8 +162,19 @@ extension CloudEvent {
   }
 
   /// Whether `text` holds a C0 or C1 control character (U+0000–U+001F, U+007F–U+009F).
+  ///
+  /// Scans the UTF-8 bytes (every envelope's strings pass here, on the bus's ingest path): C0 and
+  /// DEL are single bytes, and C1 is 0xC2 followed by 0x80–0x9F.
   static func hasControlCharacter(_ text: String) -> Bool {
-    text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+    var text = text
+    return text.withUTF8 { bytes in
+      for index in bytes.indices {
+        let byte = bytes[index]
+        if byte < 0x20 || byte == 0x7F { return true }
+        if byte == 0xC2, index + 1 < bytes.count, bytes[index + 1] <= 0x9F { return true }
+      }
+      return false
+    }
   }
 
   static let controlCharacterReason = "control characters are not allowed in CloudEvents strings"

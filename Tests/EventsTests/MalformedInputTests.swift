@@ -122,6 +122,18 @@ import Testing
     let extensionValue = Self.envelopeError(
       Self.variant(#""partitionkey""#, #""tenant":"a\u0000b","partitionkey""#))
     #expect(extensionValue == EventDecodingError(field: "tenant", reason: reason))
+    // The edges: DEL and C1 (U+0080–U+009F) are refused; NBSP, other accented letters and
+    // characters outside the BMP are not.
+    for refused in [#"\u007f"#, #"\u0080"#, #"\u0085"#, #"\u009f"#, "\u{7F}", "\u{85}"] {
+      let error = Self.envelopeError(
+        Self.variant(#""partitionkey""#, #""subject":"a\#(refused)b","partitionkey""#))
+      #expect(error == EventDecodingError(field: "subject", reason: reason), "\(refused)")
+    }
+    for accepted in [#"\u00a0"#, #"\u00e9"#, "é", "©", "\u{A0}", "🛒", #"\ud83d\uded2"#] {
+      let error = Self.envelopeError(
+        Self.variant(#""partitionkey""#, #""subject":"a\#(accepted)b","partitionkey""#))
+      #expect(error == nil, "\(accepted)")
+    }
   }
 
   /// Tens of thousands of extension names (a megabyte of them fits in one event) are checked for
