@@ -81,9 +81,13 @@ struct PendingIdentities {
       }
     }
 
+    /// Every event with `fingerprint`. Looked up for every event appended, in three generations
+    /// that are often empty: an empty dictionary is not hashed into.
     func positions(of fingerprint: UInt64) -> [EventPosition] {
-      guard let position = first[fingerprint] else { return more[fingerprint] ?? [] }
-      return [position] + (more[fingerprint] ?? [])
+      guard count > 0 else { return [] }
+      let others = more.isEmpty ? [] : more[fingerprint] ?? []
+      guard let position = first[fingerprint] else { return others }
+      return [position] + others
     }
   }
 
