@@ -30,6 +30,8 @@ final class IngestThread: Sendable {
     let thread = IngestThread()
     try await withCheckedThrowingContinuation { (bound: CheckedContinuation<Void, any Error>) in
       let worker = Thread {
+        // Named from inside: on Linux, Foundation drops a name given before `start()`.
+        Thread.current.name = "bus-ingest"
         let socket: Socket
         do {
           socket = try Socket(context, type: .router)
@@ -46,7 +48,6 @@ final class IngestThread: Sendable {
         socket.close()
         thread.end(result)
       }
-      worker.name = "bus-ingest"
       worker.start()
     }
     return thread

@@ -35,6 +35,8 @@ public final class AsyncSocket: Sendable {
     self.loop = loop
     try await withCheckedThrowingContinuation { (started: CheckedContinuation<Void, any Error>) in
       let thread = Thread {
+        // Named from inside: on Linux, Foundation drops a name given before `start()`.
+        Thread.current.name = "zmq-\(type)"
         let socket: Socket
         do {
           socket = try Socket(context, type: type)
@@ -47,7 +49,6 @@ public final class AsyncSocket: Sendable {
         started.resume()
         loop.run(socket)
       }
-      thread.name = "zmq-\(type)"
       thread.start()
     }
   }
