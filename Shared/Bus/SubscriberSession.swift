@@ -92,7 +92,10 @@ final class SubscriberSession {
       do {
         if lastHousekeeping.map({ ContinuousClock.now - $0 >= interval }) ?? true {
           try await rebalance()
-          if lastHousekeeping != nil { await reportPositions() }
+          if lastHousekeeping != nil {
+            try await catchUpWhereBehind()
+            await reportPositions()
+          }
           lastHousekeeping = .now
         }
         if let first = try await live.receive(timeout: interval) {
@@ -157,6 +160,19 @@ final class SubscriberSession {
       logger.info(
         "consuming partition",
         metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(start + 1)"])
+      try await catchUp(partition)
+    }
+  }
+
+  /// Catches up every owned partition whose head, asked of the bus, is at or past the next offset
+  /// to apply. The `~head` heartbeats on the live stream usually tell first, but they are dropped
+  /// like any live message: a burst of one per partition does not fit a queue smaller than the
+  /// partition count, so without this a partition whose last events and heartbeats were all
+  /// dropped would wait for its next event.
+  private func catchUpWhereBehind() async throws {
+    let heads = try await subscriber.client.info().heads
+    for (partition, next) in expected.sorted(by: { $0.key < $1.key })
+    where heads.indices.contains(partition) && heads[partition] >= next {
       try await catchUp(partition)
     }
   }
