@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// same journal (a scaled-up deployment, a rollout that overlaps) therefore waits here, alive and
 /// not ready, logging that it waits, and takes over once the first one has exited or died: it
 /// never writes beside it. See ``SQLDatabase/exclusively(_:waiting:stopWaiting:_:)``.
-public struct BrokerService: Service {
+public struct BrokerService: Service, CustomStringConvertible {
   let configuration: BrokerConfiguration
   let database: any SQLDatabase
   let logger: Logger
@@ -28,6 +28,9 @@ public struct BrokerService: Service {
     self.logger = logger
     self.onReady = onReady
   }
+
+  /// What swift-service-lifecycle logs for this service: its name (not its settings).
+  public var description: String { "BrokerService" }
 
   public func run() async throws {
     let (configuration, logger, onReady) = (configuration, logger, onReady)

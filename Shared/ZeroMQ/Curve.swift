@@ -1,7 +1,12 @@
 import CZeroMQ
 
 /// A CURVE key pair in Z85 text (40 characters each), as libzmq and every ZeroMQ binding write it.
-public struct CurveKeyPair: Sendable, Hashable, Codable {
+///
+/// Printed, logged or dumped, it shows its public key only (see ``description``): a service's
+/// settings are logged whole (swift-service-lifecycle logs each service), the secret must not be.
+public struct CurveKeyPair: Sendable, Hashable, Codable, CustomStringConvertible,
+  CustomDebugStringConvertible, CustomReflectable
+{
   /// The public key, safe to share and put on allow-lists.
   public let publicKey: String
   /// The secret key; keep it out of logs and repositories.
@@ -21,6 +26,17 @@ public struct CurveKeyPair: Sendable, Hashable, Codable {
   private init(validatedPublicKey: String, secretKey: String) {
     self.publicKey = validatedPublicKey
     self.secretKey = secretKey
+  }
+
+  /// The public key and a redacted secret key.
+  public var description: String { "CurveKeyPair(publicKey: \(publicKey), secretKey: <redacted>)" }
+
+  /// The same as ``description``: the secret key stays out of `debugPrint` too.
+  public var debugDescription: String { description }
+
+  /// What `dump` and `Mirror` see: the public key only.
+  public var customMirror: Mirror {
+    Mirror(self, children: ["publicKey": publicKey, "secretKey": "<redacted>"])
   }
 
   /// Generates a fresh key pair with libzmq's `zmq_curve_keypair`.

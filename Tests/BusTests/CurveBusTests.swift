@@ -11,8 +11,10 @@ import ZeroMQ
     let server = try CurveKeyPair.generate()
     let allowed = try CurveKeyPair.generate()
     let stranger = try CurveKeyPair.generate()
+    // At debug level, where swift-service-lifecycle logs each service with its settings.
     let bus = try TestBus(environment: [
       "PASSERELLE_BUS_SECRET_KEY": server.secretKey, "PASSERELLE_BUS_ALLOWED_KEYS": allowed.publicKey,
+      "PASSERELLE_LOG_LEVEL": "debug",
     ])
     try await bus.start()
     let endpoints = BusEndpoints(ingest: bus.ingest, live: bus.live, query: bus.query)
@@ -24,7 +26,10 @@ import ZeroMQ
 
     let friendLive = try await friend.liveSocket(prefixes: [""])
     let intruderLive = try await intruder.liveSocket(prefixes: [""])
-    try await Task.sleep(for: .milliseconds(500))
+    // A heartbeat proves the friend's subscription has reached the bus (they come every 500 ms).
+    _ = try await withDeadline(.seconds(10), "a heartbeat on the allowed live socket") {
+      try await friendLive.receive()
+    }
 
     let events = BusTestSupport.events(source: "/pos", count: 10)
     let outcomes = try await friend.publish(events.map { $0.encoded() })
@@ -36,11 +41,16 @@ import ZeroMQ
     await #expect(throws: (any Error).self) { _ = try await plain.info(timeout: .seconds(2)) }
     await #expect(throws: (any Error).self) { _ = try await intruder.info(timeout: .seconds(2)) }
 
-    var received = 0
-    while received < events.count {
-      let message = try await withDeadline(.seconds(5), "allowed live") { try await friendLive.receive() }
-      if !message[0].string.hasSuffix(Topic.headMarker) { received += 1 }
+    // One bound for the whole stream: heartbeats would keep a per-message bound from ever firing.
+    let received = try await withDeadline(.seconds(20), "the events on the allowed live socket") {
+      var received = 0
+      while received < events.count {
+        let message = try await friendLive.receive()
+        if !message[0].string.hasSuffix(Topic.headMarker) { received += 1 }
+      }
+      return received
     }
+    #expect(received == events.count)
     let leaked = try? await withDeadline(.seconds(1), "intruder live") { try await intruderLive.receive() }
     #expect(leaked == nil, "an unknown key received live events")
 
@@ -49,5 +59,6 @@ import ZeroMQ
     #expect(stored.allSatisfy { $0.source == "/pos" })
     #expect(bus.output.contains("\"curve\":\"true\""))
     #expect(await bus.terminate() == 0)
+    #expect(!bus.output.contains(server.secretKey), "the bus logged its secret key")
   }
 }

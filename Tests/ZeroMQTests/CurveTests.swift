@@ -18,6 +18,22 @@ import ZeroMQ
     #expect(throws: ZMQError.self) { try CurveKeyPair.rawKey(z85: "short") }
   }
 
+  /// Settings holding a key pair are logged whole (swift-service-lifecycle logs each service):
+  /// however a key pair is printed, its secret key is not.
+  @Test func aKeyPairNeverPrintsItsSecretKey() throws {
+    struct Settings { let name: String; let keys: CurveKeyPair }
+    let pair = try CurveKeyPair.generate()
+    let settings = Settings(name: "bus", keys: pair)
+    var dumped = ""
+    dump(settings, to: &dumped)
+    for text in [
+      String(describing: pair), String(reflecting: pair), String(describing: settings),
+      String(reflecting: settings), "\(settings)", dumped,
+    ] {
+      #expect(text.contains(pair.publicKey) && !text.contains(pair.secretKey), "\(text)")
+    }
+  }
+
   @Test func allowListAdmitsKnownClientsOnly() async throws {
     let context = try Context()
     let server = try CurveKeyPair.generate()
