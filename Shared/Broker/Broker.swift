@@ -164,10 +164,9 @@ public struct Broker: Service {
         guard message.count >= 4 else { throw ProtocolError(field: "body", reason: "missing") }
         let report = try WireJSON.decode(PositionReport.self, from: message[3], field: "body")
         try await journal.record(report)
-        let heads = journal.currentHeads
-        metrics.lag(
-          subscriber: report.subscriber, partition: report.partition,
-          lag: max(0, heads[report.partition] - report.offset))
+        metrics.subscriberLag.record(
+          subscriber: report.subscriber, partition: report.partition, offset: report.offset,
+          heads: journal.currentHeads)
         return head + [Array(Command.ok.rawValue.utf8), requestId]
       case .lag:
         return head + [Array(Command.lag.rawValue.utf8), requestId, WireJSON.encode(try await journal.lag())]
@@ -197,8 +196,10 @@ public struct Broker: Service {
     }
   }
 
-  /// Announces every partition's head so an idle subscriber notices events it missed.
+  /// Announces every partition's head so an idle subscriber notices events it missed, and brings
+  /// the subscribers' lag gauges up to date with them.
   private func announceHeads(_ live: AsyncSocket) async throws {
+    metrics.subscriberLag.load(try await journal.lag())
     while !Task.isCancelled {
       try await Task.sleep(for: configuration.headInterval)
       let heads = journal.currentHeads
@@ -209,6 +210,7 @@ public struct Broker: Service {
             EventPosition(partition: partition, offset: head).wire, [],
           ]
         })
+      metrics.subscriberLag.publish(heads: heads)
     }
   }
 

@@ -11,6 +11,8 @@ struct BrokerMetrics: Sendable {
   let journalEvents = Gauge(label: "passerelle_bus_journal_events")
   let journalBytes = Gauge(label: "passerelle_bus_journal_bytes")
   let pruned = Counter(label: "passerelle_bus_events_pruned_total")
+  /// Each reporting subscriber's lag per partition.
+  let subscriberLag = SubscriberLag()
 
   /// Counts an event refused at ingest, by the envelope field at fault: an attribute's name, `$`
   /// for the document, or `extension` for any extension (its name is the publisher's, and a label
@@ -37,12 +39,4 @@ struct BrokerMetrics: Sendable {
     Counter(label: "passerelle_bus_curve_refused_total").increment()
   }
 
-  /// Records a subscriber's lag in one partition.
-  func lag(subscriber: String, partition: Int, lag: Int64) {
-    Gauge(
-      label: "passerelle_bus_subscriber_lag",
-      dimensions: [("subscriber", subscriber), ("partition", "\(partition)")]
-    )
-    .record(lag)
-  }
 }

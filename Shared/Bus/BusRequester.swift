@@ -1,11 +1,14 @@
 import Foundation
 import ZeroMQ
 
-/// One request at a time to a bus ROUTER socket (ingest or query), matched to its reply by id.
+/// Requests to a bus ROUTER socket (ingest or query), each matched to its reply by id.
 ///
-/// Replies to earlier requests that timed out are recognised by their id and dropped. libzmq
-/// reconnects by itself, so a bus restart only costs the requests in flight, which the caller
-/// retries (publishing is idempotent).
+/// Any number of tasks may have requests in flight on one requester: one reader at a time takes
+/// the replies off the socket and hands each to the request with its id, whichever task receives
+/// it (the bus answers in arrival order, but tasks do not wait in the order they sent). Replies to
+/// requests that timed out are recognised by their id and dropped. libzmq reconnects by itself, so
+/// a bus restart only costs the requests in flight, which the caller retries (publishing is
+/// idempotent).
 actor BusRequester {
   /// The bus did not answer in time.
   struct Timeout: Error, CustomStringConvertible {
@@ -14,10 +17,20 @@ actor BusRequester {
     var description: String { "no reply to \(command.rawValue) from \(endpoint) in time" }
   }
 
+  /// A request waiting for its reply.
+  private struct Waiting {
+    let deadline: ContinuousClock.Instant
+    let continuation: CheckedContinuation<Message?, Never>
+  }
+
   private let socket: AsyncSocket
   private let endpoint: String
   private var counter: UInt64 = 0
   private let prefix = UUID().uuidString.prefix(8)
+  /// The requests sent and not yet answered, by id.
+  private var waiting: [[UInt8]: Waiting] = [:]
+  /// Whether a task is taking replies off the socket for everyone.
+  private var reading = false
 
   init(_ context: Context, endpoint: String, security: BusClientSecurity?) async throws {
     self.endpoint = endpoint
@@ -47,23 +60,63 @@ actor BusRequester {
     guard try await socket.send([Array(command.rawValue.utf8), id] + body, deadline: deadline) else {
       throw Timeout(endpoint: endpoint, command: command)
     }
-    while true {
-      let remaining = deadline - ContinuousClock.now
-      guard remaining > .zero, let reply = try await socket.receive(timeout: remaining) else {
-        throw Timeout(endpoint: endpoint, command: command)
-      }
-      guard reply.count >= 2, reply[1].bytes == id else { continue }
-      let kind = Command(rawValue: reply[0].string)
-      if kind == .error {
-        if reply.count >= 3,
-          let error = try? WireJSON.decode(ProtocolError.self, from: reply[2], field: "error")
-        {
-          throw error
-        }
-        throw ProtocolError(field: "reply", reason: "ERROR without a body")
-      }
-      guard let kind else { throw ProtocolError(field: "reply", reason: "unknown reply \(reply[0].string)") }
-      return (kind, reply.frames[2...])
+    guard let reply = await reply(to: id, deadline: deadline) else {
+      try Task.checkCancellation()
+      throw Timeout(endpoint: endpoint, command: command)
     }
+    let kind = Command(rawValue: reply[0].string)
+    if kind == .error {
+      if reply.count >= 3,
+        let error = try? WireJSON.decode(ProtocolError.self, from: reply[2], field: "error")
+      {
+        throw error
+      }
+      throw ProtocolError(field: "reply", reason: "ERROR without a body")
+    }
+    guard let kind else { throw ProtocolError(field: "reply", reason: "unknown reply \(reply[0].string)") }
+    return (kind, reply.frames[2...])
+  }
+
+  /// Waits for the reply with `id`; `nil` once `deadline` has passed or the task is cancelled.
+  private func reply(to id: [UInt8], deadline: ContinuousClock.Instant) async -> Message? {
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in
+        guard !Task.isCancelled else { return continuation.resume(returning: nil) }
+        waiting[id] = Waiting(deadline: deadline, continuation: continuation)
+        if !reading {
+          reading = true
+          Task { await self.readReplies() }
+        }
+      }
+    } onCancel: {
+      Task { await self.give(nil, to: id) }
+    }
+  }
+
+  /// Hands `message` (or `nil`) to the request with `id`, if it still waits.
+  private func give(_ message: Message?, to id: [UInt8]) {
+    waiting.removeValue(forKey: id)?.continuation.resume(returning: message)
+  }
+
+  /// Takes replies off the socket while requests wait, giving each to its request and `nil` to
+  /// those whose deadline has passed; ends when none waits.
+  private func readReplies() async {
+    while !waiting.isEmpty {
+      let now = ContinuousClock.now
+      for (id, request) in waiting where request.deadline <= now { give(nil, to: id) }
+      guard let soonest = waiting.values.map(\.deadline).min() else { break }
+      // At most 100 ms at a time: a request sent meanwhile may have a sooner deadline.
+      do {
+        if let reply = try await socket.receive(timeout: min(soonest - now, .milliseconds(100))),
+          reply.count >= 2
+        {
+          give(reply, to: reply[1].bytes)
+        }
+      } catch {
+        // The socket is closed: nothing more will come.
+        for id in Array(waiting.keys) { give(nil, to: id) }
+      }
+    }
+    reading = false
   }
 }
