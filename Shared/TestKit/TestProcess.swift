@@ -12,15 +12,33 @@ public final class TestProcess: Sendable {
   private let captured = Captured()
 
   /// What the process's handlers record from Foundation's threads.
-  private final class Captured: @unchecked Sendable {  // both fields are only touched under `lock`
+  private final class Captured: @unchecked Sendable {  // every field is only touched under `lock`
     private let lock = NSLock()
     private var bytes = Data()
     private var status: Int32?
+    private var endedAt: ContinuousClock.Instant?
+    private var outputClosed = false
 
     func append(_ chunk: Data) { lock.withLock { bytes.append(chunk) } }
-    func finish(_ code: Int32) { lock.withLock { status = code } }
+    func closeOutput() { lock.withLock { outputClosed = true } }
+    func finish(_ code: Int32) {
+      lock.withLock {
+        status = code
+        endedAt = .now
+      }
+    }
     var output: Data { lock.withLock { bytes } }
-    var exited: Int32? { lock.withLock { status } }
+    /// Whether the process has exited (its output may still be arriving).
+    var ended: Bool { lock.withLock { status != nil } }
+    /// The exit status once the process has exited and its output has been read to the end, so
+    /// that what it wrote last is in ``output``; or a second after it exited, if a child of it
+    /// still holds the pipe open.
+    var exited: Int32? {
+      lock.withLock {
+        guard let status, let endedAt else { return nil }
+        return outputClosed || ContinuousClock.now - endedAt > .seconds(1) ? status : nil
+      }
+    }
   }
 
   /// Starts `executable` with `arguments` and `environment` added to the test's own.
@@ -39,7 +57,12 @@ public final class TestProcess: Sendable {
     let captured = self.captured
     pipe.fileHandleForReading.readabilityHandler = { handle in
       let chunk = handle.availableData
-      if !chunk.isEmpty { captured.append(chunk) }
+      if chunk.isEmpty {  // end of file: every writer has closed the pipe
+        handle.readabilityHandler = nil
+        captured.closeOutput()
+      } else {
+        captured.append(chunk)
+      }
     }
     process.terminationHandler = { finished in
       captured.finish(finished.terminationStatus)
@@ -64,7 +87,7 @@ public final class TestProcess: Sendable {
 
   /// Sends `signal` (SIGTERM, SIGKILL, …).
   public func signal(_ signal: Int32) {
-    if isRunning { kill(pid, signal) }
+    if !captured.ended { kill(pid, signal) }  // never a reaped pid, which may have been reused
   }
 
   /// Waits up to `timeout` for the process to end; returns its status, or `nil` if it still runs.
