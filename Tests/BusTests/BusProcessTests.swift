@@ -5,18 +5,8 @@ import PasserelleTestKit
 import Testing
 import ZeroMQ
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
 /// The runtime, through the real `passerelle-bus`: health, metrics, drain on SIGTERM, bad settings.
 @Suite struct BusProcessTests {
-  static func get(_ port: Int, _ path: String) async throws -> (Int, String) {
-    let (data, response) = try await URLSession.shared.data(
-      from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-  }
-
   /// Concurrent requests mixing new events, resends, repeats within a request and invalid
   /// events: each gets its own outcomes, offsets stay gapless, and only stored events go out live.
   @Test func mixedConcurrentRequestsAreAnsweredEachWithItsOwnOutcomes() async throws {
@@ -97,9 +87,12 @@ import ZeroMQ
     try await bus.start()
     let port = try #require(
       await eventually(within: .seconds(10)) { bus.httpPort() != nil } ? bus.httpPort() : nil)
-    let live = try await Self.get(port, "/health/live")
+    let live = try await BusTestSupport.get(port, "/health/live")
     #expect(live.0 == 200)
-    #expect(try await eventually(within: .seconds(10)) { try await Self.get(port, "/health/ready").0 == 200 })
+    #expect(
+      try await eventually(within: .seconds(10)) {
+        try await BusTestSupport.get(port, "/health/ready").0 == 200
+      })
     let client = try BusTestSupport.client(bus)
     _ = try await client.publish(BusTestSupport.events(source: "/web", count: 3).map { $0.encoded() })
     _ = try await client.publish([Array(#"{"specversion":"1.0","source":"/web","type":"x"}"#.utf8)])
@@ -117,7 +110,7 @@ import ZeroMQ
       Array(#"{"specversion":"1.0","id":"x1","source":"/web","type":"t","Any_Name":1}"#.utf8)
     ])
     #expect(badExtension.first?.field == "Any_Name")
-    let metrics = try await Self.get(port, "/metrics")
+    let metrics = try await BusTestSupport.get(port, "/metrics")
     #expect(metrics.0 == 200)
     #expect(metrics.1.contains("passerelle_bus_events_stored_total 3"))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="id"} 1"#))
@@ -136,7 +129,7 @@ import ZeroMQ
     let gauge = #"passerelle_bus_subscriber_lag{subscriber="billing",partition="\#(partition)"} 5"#
     #expect(
       try await eventually(within: .seconds(10)) {
-        let text = try await Self.get(port, "/metrics").1
+        let text = try await BusTestSupport.get(port, "/metrics").1
         return text.contains(gauge + ".0\n") || text.contains(gauge + "\n")
       }, "\(gauge)")
     #expect(await bus.terminate() == 0)

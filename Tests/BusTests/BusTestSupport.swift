@@ -4,8 +4,27 @@ import PasserelleEvents
 import PasserelleTestKit
 import ZeroMQ
 
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
 /// What the bus tests share: sample events, a client for a ``TestBus``, and reading the whole journal.
 enum BusTestSupport {
+  /// `GET http://127.0.0.1:<port><path>`: the status code and the body.
+  static func get(_ port: Int, _ path: String) async throws -> (Int, String) {
+    let (data, response) = try await URLSession.shared.data(
+      from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+  }
+
+  /// The value of an unlabelled counter or gauge on the bus's `/metrics`, or `nil`.
+  static func metric(_ name: String, of bus: TestBus) async throws -> Double? {
+    guard let port = bus.httpPort() else { return nil }
+    let text = try await get(port, "/metrics").1
+    let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+    return line.flatMap { Double($0.dropFirst(name.count + 1)) }
+  }
+
   /// `count` events from `source`, spread over `customers` partition keys, with `data.seq` = index.
   static func events(source: String, count: Int, customers: Int = 97, prefix: String = "e") -> [CloudEvent] {
     (0..<count).map { index in

@@ -24,8 +24,8 @@ import Testing
       try await second.start(until: "waiting to take over")
       let port = try #require(
         await eventually(within: .seconds(10)) { second.httpPort() != nil } ? second.httpPort() : nil)
-      #expect(try await BusProcessTests.get(port, "/health/live").0 == 200)
-      #expect(try await BusProcessTests.get(port, "/health/ready").0 == 503)
+      #expect(try await BusTestSupport.get(port, "/health/live").0 == 200)
+      #expect(try await BusTestSupport.get(port, "/health/ready").0 == 503)
 
       let before = BusTestSupport.events(source: "/owner", count: 200)
       let firstOutcomes = try await BusTestSupport.client(first).publish(before.map { $0.encoded() })
@@ -39,7 +39,7 @@ import Testing
       #expect(takeover < .seconds(10), "took over after \(takeover)")
       #expect(
         try await eventually(within: .seconds(5)) {
-          try await BusProcessTests.get(port, "/health/ready").0 == 200
+          try await BusTestSupport.get(port, "/health/ready").0 == 200
         })
 
       // Resends of what the first bus stored are recognised; new events are numbered on.
