@@ -20,6 +20,12 @@ enum ExclusiveLock {
     }
   }
 
+  /// The advisory-lock key of the lock `name` in `schema`: a lock is per schema, so that journals
+  /// in two schemas of one database (two environments, or parallel tests) do not exclude each other.
+  static func postgresKey(schema: String, name: String) -> Int64 {
+    key("\(schema)/\(name)")
+  }
+
   /// A 64-bit key for `name` (FNV-1a), for PostgreSQL's advisory locks.
   static func key(_ name: String) -> Int64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325

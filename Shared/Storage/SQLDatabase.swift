@@ -104,7 +104,8 @@ public protocol SQLDatabase: Sendable {
   /// (`kill -9` included). SQLite: an `flock` on the file `<database>-<name>.lock` beside the
   /// database. PostgreSQL: a session advisory lock on a connection of its own, which every write of
   /// the database given to `body` then goes through, so that no write happens without the lock; if
-  /// that connection is lost, `body` is cancelled and the call throws.
+  /// that connection is lost, `body` is cancelled and the call throws. The lock is per schema (the
+  /// connection's `current_schema()`), like the tables it guards.
   func exclusively<T: Sendable>(
     _ name: String, waiting: @Sendable () -> Void, stopWaiting: @Sendable () -> Bool,
     _ body: @escaping @Sendable (any SQLDatabase) async throws -> T

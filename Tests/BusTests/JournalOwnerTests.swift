@@ -1,11 +1,13 @@
 import Foundation
 import Logging
+import PasserelleBroker
 import PasserelleBus
 import PasserelleEvents
-import PasserelleStorage
 import PasserelleStorageTestKit
 import PasserelleTestKit
 import Testing
+
+@testable import PasserelleStorage
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking
@@ -65,9 +67,15 @@ import Testing
       let second = try TestBus(databaseURL: journalURL)
       try await second.start(until: "waiting to take over")
       try await Database.withDatabase(url: journalURL, logger: Logger(label: "test")) { database in
+        // Only the session holding this journal's lock (others on the server hold their own).
+        guard
+          case .text(let schema)? = try await database.query("SELECT current_schema() AS s", []).first?["s"]
+        else { throw StorageError(code: .statementFailed, message: "no current schema") }
         let ended = try await database.query(
-          "SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted",
-          [])
+          """
+          SELECT pg_terminate_backend(pid) AS ended FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = ?
+          """, [.integer(ExclusiveLock.postgresKey(schema: schema, name: BrokerService.journalLock))])
         #expect(ended.count == 1)
       }
       #expect(await first.waitForExit(timeout: .seconds(20)).map { $0 != 0 } == true, "\(first.output)")
@@ -77,6 +85,23 @@ import Testing
         BusTestSupport.events(source: "/lost", count: 10).map { $0.encoded() })
       #expect(outcomes.allSatisfy { $0.status == .stored })
       #expect(await second.terminate() == 0)
+    }
+  }
+
+  /// Journals in two schemas of one PostgreSQL database are two journals: each bus takes the
+  /// lock of its own schema, and both run at once.
+  @Test(arguments: TestDatabases.backends.filter { $0 == .postgres })
+  func busesOnTwoSchemasOfOneDatabaseRunTogether(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabaseURL(backend) { firstURL in
+      try await TestDatabases.withDatabaseURL(backend) { secondURL in
+        let first = try TestBus(databaseURL: firstURL)
+        try await first.start()
+        let second = try TestBus(databaseURL: secondURL)
+        try await second.start()
+        #expect(!second.output.contains("waiting to take over"))
+        #expect(await second.terminate() == 0)
+        #expect(await first.terminate() == 0)
+      }
     }
   }
 

@@ -123,9 +123,11 @@ public final class PostgresDatabase: SQLDatabase {
     _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
   ) async throws -> T? {
     let (client, logger) = (client, logger)
-    let key = SQLValue.integer(ExclusiveLock.key(name))
     return try await withConnection { connection in
       let session = PostgresTransaction(connection: connection, logger: logger)
+      guard case .text(let schema)? = try await session.query("SELECT current_schema() AS s", []).first?["s"]
+      else { throw StorageError(code: .statementFailed, statement: "current_schema()", message: "no schema") }
+      let key = SQLValue.integer(ExclusiveLock.postgresKey(schema: schema, name: name))
       let held = try await ExclusiveLock.acquire(waiting: waiting, stopWaiting: stopWaiting) {
         try await session.query("SELECT pg_try_advisory_lock(?) AS held", [key]).first?["held"] == .integer(1)
       }
