@@ -22,31 +22,46 @@ import Testing
           TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
 
         // Publish in the background while the archiver is killed and restarted.
-        async let published: Void = {
+        let published = Task {
           for start in stride(from: 0, to: events.count, by: 100) {
             let outcomes = try await client.publish(
               events[start..<min(start + 100, events.count)].map { $0.encoded() })
             #expect(outcomes.allSatisfy { $0.status == .stored })
             try await Task.sleep(for: .milliseconds(25))
           }
-        }()
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<4 {
-          try await Task.sleep(for: .milliseconds(Int.random(in: 400...1200, using: &generator)))
-          archiver.signal(SIGKILL)
-          await archiver.waitForExit(timeout: .seconds(10))
-          archiver = try TestProcess(
-            TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
         }
-        try await published
-
         try await Database.withDatabase(url: archiveURL, logger: Logger(label: "test")) { database in
-          let done = try await eventually(within: .seconds(180)) {
-            try await Self.count("SELECT COUNT(*) AS n FROM archived_events", database) >= events.count
+          @Sendable func archived() async -> Int {
+            (try? await Self.count("SELECT COUNT(*) AS n FROM archived_events", database)) ?? 0
           }
-          let archived = try await Self.count("SELECT COUNT(*) AS n FROM archived_events", database)
-          #expect(done, "\(archived) archived; archiver output: \(archiver.outputText)")
-          try await Task.sleep(for: .milliseconds(500))
+          // A kill counts as mid-stream when the archiver had moved since the last one and had not
+          // archived everything.
+          var generator = SystemRandomNumberGenerator()
+          var midStream = 0
+          var before = 0
+          for _ in 0..<4 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 400...1200, using: &generator)))
+            let now = await archived()
+            archiver.signal(SIGKILL)
+            if now > before, now < events.count { midStream += 1 }
+            before = now
+            await archiver.waitForExit(timeout: .seconds(10))
+            archiver = try TestProcess(
+              TestPaths.executable("passerelle"), arguments, environment: bus.clientEnvironment)
+          }
+          try await published.value
+          #expect(midStream >= 2, "\(midStream) of 4 kills while archiving")
+
+          // Done when the archiver's checkpoints reach the heads: nothing is left to apply, so
+          // the counts below are final.
+          let heads = try await client.info().heads.reduce(0, +)
+          let done = try await eventually(within: .seconds(180)) {
+            try await Self.count(
+              "SELECT COALESCE(SUM(event_offset), 0) AS n FROM bus_checkpoints WHERE subscriber = 'archive'",
+              database) == Int(heads)
+          }
+          let archivedCount = await archived()
+          #expect(done, "\(archivedCount) archived; archiver output: \(archiver.outputText)")
           #expect(try await Self.count("SELECT COUNT(*) AS n FROM archived_events", database) == events.count)
           #expect(
             try await Self.count(
