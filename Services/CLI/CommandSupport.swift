@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import PasserelleBus
@@ -25,6 +26,14 @@ enum CommandSupport {
     } catch {
       throw Runtime.report(error, service: "passerelle")
     }
+  }
+
+  /// Prints `message` on stderr and returns the exit to throw: for failures that are not usage
+  /// errors (ArgumentParser would add the usage text to those), with a `sysexits.h` code such as
+  /// 65 (bad data), 66 (no input), 75 (try again later).
+  static func failure(_ message: String, exitCode: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    return ExitCode(exitCode)
   }
 
   /// A fresh directory for a command's scratch database.

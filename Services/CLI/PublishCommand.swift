@@ -15,6 +15,10 @@ struct PublishCommand: AsyncParsableCommand {
       array). Every event is checked first; a bad one is reported with its field and nothing is sent. \
       They then go into a durable outbox (--outbox), which is drained to the bus in order; \
       resending after a bus restart is safe (the bus stores an event once per source and id).
+
+      Exit status: 0 all published; 65 a bad event (nothing sent) or events the bus rejected; \
+      66 --file unreadable; 75 not all acknowledged within --timeout (they stay in the outbox); \
+      78 a bad setting.
       """)
 
   @OptionGroup var bus: BusOptions
@@ -33,54 +37,88 @@ struct PublishCommand: AsyncParsableCommand {
     try await Database.withDatabase(url: outbox, logger: logger, migrations: BusClientSchema.migrations) {
       database in
       let publisher = Publisher(database: database)
+      // The outbox keeps the rejections of earlier runs: report only this run's.
+      let earlierRejections = try await publisher.rejected().count
       try await publisher.publish(parsed)
       let sender = OutboxSender(database: database, client: client, logger: logger)
       let deadline = ContinuousClock.now + .seconds(timeout)
       var backoff = Duration.milliseconds(50)
       while try await publisher.pending() > 0 {
         guard ContinuousClock.now < deadline else {
-          throw ValidationError(
-            "the bus did not acknowledge \(try await publisher.pending()) events in \(timeout) s; they stay in \(outbox)"
-          )
+          throw CommandSupport.failure(
+            "the bus did not acknowledge \(try await publisher.pending()) events in \(timeout) s; they stay in \(outbox)",
+            exitCode: 75)
         }
         do {
           try await sender.sendBatch()
           backoff = .milliseconds(50)
         } catch {
-          try await Task.sleep(for: backoff)
+          try await Task.sleep(for: min(backoff, deadline - ContinuousClock.now))
           backoff = min(backoff * 2, .seconds(1))
         }
       }
-      let rejected = try await publisher.rejected()
+      let rejected = try await publisher.rejected().dropFirst(earlierRejections)
       for item in rejected { print("rejected \(item.eventId): field \"\(item.field)\": \(item.reason)") }
-      print("published \(parsed.count) events")
+      print(
+        "published \(parsed.count - rejected.count) events"
+          + (rejected.isEmpty ? "" : ", \(rejected.count) rejected"))
       if !rejected.isEmpty { throw ExitCode(65) }
     }
   }
 
+  /// The events given, each decoded and checked as the bus checks it; a bad one ends the command
+  /// (exit 65) before anything is sent.
   private func readEvents() throws -> [CloudEvent] {
-    var texts = events
+    var texts: [(origin: String, text: String)] = events.enumerated().map { ("argument \($0 + 1)", $1) }
     if let file {
-      let content = try String(contentsOfFile: file, encoding: .utf8)
+      let content: String
+      do {
+        content = try String(contentsOfFile: file, encoding: .utf8)
+      } catch {
+        throw CommandSupport.failure("--file \(file): cannot read it (\(Self.reason(error)))", exitCode: 66)
+      }
       let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.hasPrefix("[") {
-        guard case .array(let items) = try JSONValue.parse(Array(trimmed.utf8)) else {
-          throw ValidationError("\(file): not a JSON array")
+        guard case .array(let items) = try? JSONValue.parse(Array(trimmed.utf8)) else {
+          throw CommandSupport.failure("--file \(file): not a JSON array", exitCode: 65)
         }
-        texts += items.map { String(decoding: $0.encoded(), as: UTF8.self) }
+        texts += items.enumerated().map {
+          ("\(file) item \($0 + 1)", String(decoding: $1.encoded(), as: UTF8.self))
+        }
       } else {
-        texts += trimmed.split(separator: "\n").map(String.init).filter {
-          !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        for (number, line) in trimmed.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+          texts.append(("\(file) line \(number + 1)", String(line)))
         }
       }
     }
-    guard !texts.isEmpty else { throw ValidationError("no events: give JSON objects or --file") }
-    return try texts.enumerated().map { index, text in
-      do {
-        return try CloudEvent.decode(Array(text.utf8))
-      } catch {
-        throw ValidationError("event \(index + 1): \(error)")
-      }
+    guard !texts.isEmpty else {
+      throw CommandSupport.failure(
+        file == nil ? "no events: give JSON objects or --file" : "--file \(file ?? ""): no events in it",
+        exitCode: 65)
     }
+    return try texts.map { origin, text in
+      let event: CloudEvent
+      do {
+        event = try CloudEvent.decode(Array(text.utf8))
+      } catch {
+        throw CommandSupport.failure("\(origin): \(error)", exitCode: 65)
+      }
+      if let problem = Topic.reservedTypeProblem(event.type) {
+        throw CommandSupport.failure("\(origin): field \"type\": \(problem)", exitCode: 65)
+      }
+      return event
+    }
+  }
+
+  /// A file error's reason without Foundation's domain and code.
+  private static func reason(_ error: any Error) -> String {
+    let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+    if let code = underlying?.code, underlying?.domain == NSPOSIXErrorDomain,
+      let posix = POSIXErrorCode(rawValue: Int32(code))
+    {
+      return String(cString: strerror(posix.rawValue))
+    }
+    return (error as NSError).localizedDescription
   }
 }

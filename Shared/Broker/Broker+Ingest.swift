@@ -178,11 +178,9 @@ extension Broker {
     for index in 3..<message.count {
       do {
         let event = try CloudEvent.decodeEnvelope(message[index])
-        // By byte: `hasPrefix` compares characters, and "~" with a combining mark is another one.
-        if event.type.utf8.first == UInt8(ascii: "~") {
+        if let problem = Topic.reservedTypeProblem(event.type) {
           metrics.rejected(field: "type")
-          request.outcomes[index - 3] = PublishOutcome(
-            rejectedField: "type", reason: "types starting with \"~\" are reserved for the bus")
+          request.outcomes[index - 3] = PublishOutcome(rejectedField: "type", reason: problem)
           continue
         }
         batch.entries.append(Journal.Entry(event: event, body: message[index].bytes))

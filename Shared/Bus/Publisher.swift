@@ -28,13 +28,17 @@ public struct Publisher: Sendable {
 
   /// Stores `events` in the outbox as part of the caller's transaction.
   ///
-  /// An event larger than ``BusLimits/maximumEventBytes`` once encoded throws ``ProtocolError``
-  /// (field `$`) and nothing is stored: the bus would drop the connection without a reply.
+  /// An event the bus would refuse for sure throws ``ProtocolError`` and nothing is stored: one
+  /// larger than ``BusLimits/maximumEventBytes`` once encoded (field `$`: the bus would drop the
+  /// connection without a reply), or one of a reserved type (field `type`, ``Topic/reservedTypeProblem(_:)``).
   public func publish(_ events: [CloudEvent], in transaction: any SQLTransaction) async throws {
     let bodies = events.map { $0.encoded() }
     for (event, body) in zip(events, bodies) {
       if let problem = BusLimits.sizeProblem(ofEvent: body) {
         throw ProtocolError(field: "$", reason: "event \(event.id): \(problem)")
+      }
+      if let problem = Topic.reservedTypeProblem(event.type) {
+        throw ProtocolError(field: "type", reason: "event \(event.id): \(problem)")
       }
     }
     let now = Int64(Date().timeIntervalSince1970 * 1000)

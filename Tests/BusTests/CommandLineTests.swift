@@ -49,8 +49,28 @@ import Testing
 
     let (bad, badOutput) = try await Self.run(
       ["publish", #"{"specversion":"1.0","source":"/x","type":"t"}"#], bus)
-    #expect(bad != 0)
-    #expect(badOutput.contains(#"event 1: field "id": missing"#), "\(badOutput)")
+    #expect(bad == 65)
+    #expect(badOutput.contains(#"argument 1: field "id": missing"#), "\(badOutput)")
+    #expect(!badOutput.contains("Usage:"), "bad data is not a usage error")
+    // What the bus would refuse is refused before anything is sent, naming the line of the file.
+    let reservedFile = bus.directory.appendingPathComponent("reserved.jsonl")
+    try Data(
+      (#"{"specversion":"1.0","id":"ok-1","source":"/x","type":"t"}"# + "\n\n"
+        + #"{"specversion":"1.0","id":"r-1","source":"/x","type":"~head"}"# + "\n").utf8
+    ).write(to: reservedFile)
+    let (reserved, reservedOutput) = try await Self.run(
+      ["publish", "--file", reservedFile.path, "--outbox", outbox], bus)
+    #expect(reserved == 65)
+    #expect(
+      reservedOutput.contains(#"reserved.jsonl line 3: field "type": types starting with "~" are reserved"#),
+      "\(reservedOutput)")
+    let (missing, missingOutput) = try await Self.run(
+      ["publish", "--file", "/nonexistent/events.jsonl", "--outbox", outbox], bus)
+    #expect(missing == 66)
+    #expect(missingOutput.contains("--file /nonexistent/events.jsonl: cannot read it"), "\(missingOutput)")
+    #expect(!missingOutput.contains("NSCocoaErrorDomain"), "\(missingOutput)")
+    let heads = try await BusTestSupport.client(bus).info().heads.reduce(0, +)
+    #expect(heads == 12, "nothing of the refused files was sent")
     // A tail that could never print anything says why instead of waiting forever.
     let (noPartition, noPartitionOutput) = try await Self.run(["tail", "--partition", "99"], bus)
     #expect(noPartition == 78)

@@ -7,6 +7,13 @@ public enum Topic {
   /// The type used for the per-partition heartbeat that carries the partition's head offset.
   public static let headMarker = "~head"
 
+  /// Why the bus refuses `type` as an event's type, or `nil`: types starting with `~` are the
+  /// bus's own (checked by byte: `hasPrefix` compares characters, and "~" with a combining mark
+  /// is another one).
+  public static func reservedTypeProblem(_ type: String) -> String? {
+    type.utf8.first == UInt8(ascii: "~") ? "types starting with \"~\" are reserved for the bus" : nil
+  }
+
   /// The subscription prefix for everything in `partition`.
   public static func prefix(partition: Int) -> String {
     let digits = String(partition)
