@@ -59,6 +59,17 @@ enum BusDefaults: RuntimeDefaults {
           variable: BusServerSettings.databaseURL.variable, value: Database.masked(url), reason: error.message
         ),
         service: BusDefaults.service)
+    } catch let failure as BindFailure {
+      let variable =
+        switch failure.socket {
+        case .ingest: Setting.busIngest.variable
+        case .live: Setting.busLive.variable
+        case .query: Setting.busQuery.variable
+        }
+      throw Runtime.report(
+        ConfigurationError(
+          variable: variable, value: failure.endpoint, reason: "cannot bind: \(failure.reason)"),
+        service: BusDefaults.service)
     }
   }
 

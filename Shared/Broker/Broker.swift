@@ -59,15 +59,17 @@ public struct Broker: Service {
     }
     let query = try await AsyncSocket(context, type: .router) { socket in try secure(socket) }
     let endpoints = configuration.endpoints
-    try await live.bind(endpoints.live)
-    try await query.bind(endpoints.query)
-    let ingest = try await IngestThread.start(context, endpoint: endpoints.ingest) { socket in
-      try secure(socket)
-      try socket.set(.receiveHighWaterMark(10_000))
-      // One event is at most 1 MiB (docs/PROTOCOL.md); a peer sending more is disconnected.
-      try socket.set(.maximumMessageSize(Int64(BusLimits.maximumEventBytes)))
-    } serve: { socket, thread in
-      try ingestLoop(socket, live: live, thread: thread)
+    try await BindFailure.naming(.live, endpoints.live) { _ = try await live.bind(endpoints.live) }
+    try await BindFailure.naming(.query, endpoints.query) { _ = try await query.bind(endpoints.query) }
+    let ingest = try await BindFailure.naming(.ingest, endpoints.ingest) {
+      try await IngestThread.start(context, endpoint: endpoints.ingest) { socket in
+        try secure(socket)
+        try socket.set(.receiveHighWaterMark(10_000))
+        // One event is at most 1 MiB (docs/PROTOCOL.md); a peer sending more is disconnected.
+        try socket.set(.maximumMessageSize(Int64(BusLimits.maximumEventBytes)))
+      } serve: { socket, thread in
+        try ingestLoop(socket, live: live, thread: thread)
+      }
     }
     logger.info(
       "bus listening",

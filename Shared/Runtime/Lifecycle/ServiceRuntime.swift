@@ -103,6 +103,11 @@ public struct ServiceRuntime: Sendable {
       gracefulShutdownSignals: [.sigterm, .sigint],
       logger: self.logger
     )
+    if let problem = HTTPAddressCheck.problem(
+      host: self.configuration.httpHost, port: self.configuration.httpPort)
+    {
+      throw Runtime.report(problem, service: self.configuration.service)
+    }
     group.maximumGracefulShutdownDuration = self.configuration.shutdownGracePeriod
     self.logger.info(
       "starting",
