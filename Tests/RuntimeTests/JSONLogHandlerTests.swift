@@ -36,6 +36,18 @@ import Testing
     #expect(nested["a"] as? [String] == ["x\"y"])
   }
 
+  /// The `error` metadata call sites attach is written as `error` (log queries look there), unless
+  /// the message carries swift-log's own error, which then takes the key.
+  @Test func errorMetadataKeepsItsName() throws {
+    struct Failure: Error {}
+    let plain = try log { $0.error("stopped on error", metadata: ["error": "zmq_bind failed"]) }
+    #expect(plain["error"] as? String == "zmq_bind failed")
+    #expect(plain["_error"] == nil)
+    let both = try log { $0.error("failed", error: Failure(), metadata: ["error": "details"]) }
+    #expect(both["error"] as? String == "Failure()")
+    #expect(both["_error"] as? String == "details")
+  }
+
   @Test func respectsTheLogLevel() {
     let lines = LogLines()
     var logger = Logger(label: "test") { _ in JSONLogHandler(service: "s", output: lines.append) }

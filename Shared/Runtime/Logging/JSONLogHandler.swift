@@ -5,6 +5,8 @@ public import Logging
 /// `{"ts":"2026-11-24T10:00:00.123Z","level":"info","service":"passerelle-bus","msg":"…",…metadata}`.
 ///
 /// Metadata keys follow the fixed keys; one that collides with them is written with a leading `_`.
+/// `error` is fixed only when the message carries an error of its own (swift-log's `error:`);
+/// otherwise the `error` metadata that call sites attach is written as `error`.
 public struct JSONLogHandler: LogHandler {
   /// Receives each finished line, newline included.
   public typealias Output = @Sendable (String) -> Void
@@ -19,7 +21,7 @@ public struct JSONLogHandler: LogHandler {
   private let service: String
   private let output: Output
 
-  private static let reservedKeys: Set<String> = ["ts", "level", "service", "msg", "error"]
+  private static let reservedKeys: Set<String> = ["ts", "level", "service", "msg"]
   private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
   /// Creates a handler for `service` that writes to stderr, or to `output` (for tests).
@@ -64,7 +66,8 @@ public struct JSONLogHandler: LogHandler {
       line += ",\"error\":" + Self.quoted(String(describing: error))
     }
     for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-      let name = Self.reservedKeys.contains(key) ? "_" + key : key
+      let reserved = Self.reservedKeys.contains(key) || (key == "error" && event.error != nil)
+      let name = reserved ? "_" + key : key
       line += "," + Self.quoted(name) + ":" + Self.json(value)
     }
     line += "}\n"
