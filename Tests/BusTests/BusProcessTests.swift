@@ -215,6 +215,15 @@ import ZeroMQ
       ), "\(liveOutput)")
   }
 
+  /// A drain the grace period cuts short says so, instead of "drained".
+  @Test func aDrainCutShortIsLoggedAsSuch() async throws {
+    let bus = try TestBus(environment: ["PASSERELLE_SHUTDOWN_GRACE_SECONDS": "0"])
+    try await bus.start()
+    _ = await bus.terminate()
+    #expect(bus.output.contains("drain cut short"), "\(bus.output)")
+    #expect(!bus.output.contains(#""msg":"drained""#))
+  }
+
   @Test func helpListsEveryVariableWithItsDefault() async throws {
     let (status, output) = try await Self.runBus([:], ["--help"])
     #expect(status == 0)

@@ -8,6 +8,7 @@ public final class Readiness: Sendable {
   private struct State {
     var pending: Set<String>
     var shuttingDown = false
+    var shutdownBegan: ContinuousClock.Instant?
   }
 
   private let state: Mutex<State>
@@ -29,8 +30,14 @@ public final class Readiness: Sendable {
 
   /// Marks the whole service not ready for good: it is draining.
   public func beginShutdown() {
-    self.state.withLock { $0.shuttingDown = true }
+    self.state.withLock {
+      $0.shuttingDown = true
+      $0.shutdownBegan = $0.shutdownBegan ?? .now
+    }
   }
+
+  /// When ``beginShutdown()`` was first called, if it was.
+  public var shutdownBegan: ContinuousClock.Instant? { self.state.withLock { $0.shutdownBegan } }
 
   /// Whether every component is ready and shutdown has not begun.
   public var isReady: Bool { self.notReady.isEmpty }

@@ -120,6 +120,16 @@ public struct ServiceRuntime: Sendable {
       self.logger.error("stopped on error", metadata: ["error": "\(error)"])
       throw error
     }
-    self.logger.info("drained")
+    // The group cancels what is still running once the grace period is over, and returns as if
+    // all had drained: tell the two apart.
+    if let began = self.readiness.shutdownBegan,
+      ContinuousClock.now - began >= self.configuration.shutdownGracePeriod
+    {
+      self.logger.warning(
+        "drain cut short: the grace period ran out and what was still running was cancelled",
+        metadata: ["grace.seconds": "\(self.configuration.shutdownGracePeriod.components.seconds)"])
+    } else {
+      self.logger.info("drained")
+    }
   }
 }
