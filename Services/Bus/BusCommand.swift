@@ -78,12 +78,8 @@ enum BusDefaults: RuntimeDefaults {
       ingest: try runtime.setting(.busIngest, flag: ingest), live: try runtime.setting(.busLive, flag: live),
       query: try runtime.setting(.busQuery, flag: query))
     let variables = [Setting.busIngest.variable, Setting.busLive.variable, Setting.busQuery.variable]
-    for (endpoint, variable) in zip(endpoints.all, variables) {
-      if let problem = BusEndpoints.problem(with: endpoint) {
-        throw Runtime.report(
-          ConfigurationError(variable: variable, value: endpoint, reason: problem),
-          service: BusDefaults.service)
-      }
+    if let error = endpoints.configurationError(names: variables) {
+      throw Runtime.report(error, service: BusDefaults.service)
     }
     let hours = try runtime.setting(BusServerSettings.retentionHours, flag: retentionHours)
     let bytes = try runtime.setting(BusServerSettings.retentionBytes, flag: retentionBytes)

@@ -1,3 +1,4 @@
+import PasserelleRuntime
 import ZeroMQ
 
 /// Where the bus's three sockets are (docs/PROTOCOL.md).
@@ -29,6 +30,17 @@ public struct BusEndpoints: Sendable, Hashable {
 
   /// All three endpoints.
   public var all: [String] { [ingest, live, query] }
+
+  /// The first endpoint with a ``problem(with:)``, as the error naming its setting; `names` are
+  /// the ingest, live and query settings' names (variables, or flags where flags gave them).
+  public func configurationError(names: [String]) -> ConfigurationError? {
+    for (endpoint, name) in zip(all, names) {
+      if let problem = Self.problem(with: endpoint) {
+        return ConfigurationError(variable: name, value: endpoint, reason: problem)
+      }
+    }
+    return nil
+  }
 
   /// What is wrong with `endpoint` as the bus binds it, or `nil` when it is a well-formed
   /// `tcp://host:port` (port a number or `*`), `ipc://path` or `inproc://name`.

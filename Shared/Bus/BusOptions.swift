@@ -24,6 +24,12 @@ public struct BusOptions: ParsableArguments {
       ingest: try Setting.busIngest.resolve(flag: ingest, environment: environment),
       live: try Setting.busLive.resolve(flag: live, environment: environment),
       query: try Setting.busQuery.resolve(flag: query, environment: environment))
+    let sources = [(Setting.busIngest, ingest), (.busLive, live), (.busQuery, query)]
+    if let error = endpoints.configurationError(
+      names: sources.map { $1 == nil ? $0.variable : "--\($0.flag)" })
+    {
+      throw error
+    }
     let server = try Setting.busServerKey.resolve(flag: serverKey, environment: environment)
     let secret = try Setting.busClientSecretKey.resolve(flag: clientSecretKey, environment: environment)
     switch (server, secret) {

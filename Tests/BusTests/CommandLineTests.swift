@@ -71,6 +71,12 @@ import Testing
     #expect(!missingOutput.contains("NSCocoaErrorDomain"), "\(missingOutput)")
     let heads = try await BusTestSupport.client(bus).info().heads.reduce(0, +)
     #expect(heads == 12, "nothing of the refused files was sent")
+    // A malformed endpoint is a bad setting, named by the flag that gave it.
+    let (badEndpoint, badEndpointOutput) = try await Self.run(
+      ["lag", "--bus-query", "tcp://127.0.0.1:abc"], bus)
+    #expect(badEndpoint == 78)
+    #expect(
+      badEndpointOutput.contains(#"--bus-query="tcp://127.0.0.1:abc": port "abc""#), "\(badEndpointOutput)")
     // A tail that could never print anything says why instead of waiting forever.
     let (noPartition, noPartitionOutput) = try await Self.run(["tail", "--partition", "99"], bus)
     #expect(noPartition == 78)
