@@ -10,7 +10,7 @@ import ZeroMQ
 /// The bus's defaults for the runtime options.
 enum BusDefaults: RuntimeDefaults {
   static let service = "passerelle-bus"
-  static let httpPort = 7400
+  static let httpPort = Setting.busHTTPPort.defaultValue
 }
 
 /// `passerelle-bus`: the durable, replayable event bus (docs/PROTOCOL.md).

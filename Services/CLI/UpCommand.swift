@@ -42,9 +42,15 @@ struct UpCommand: AsyncParsableCommand {
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     busProcess.standardError = try FileHandle(forWritingTo: log)
     try busProcess.run()
+    let host = try Setting.httpHost.resolve(flag: nil, environment: environment)
+    let port = try Setting.busHTTPPort.resolve(flag: nil, environment: environment)
+    let http = port == 0 ? "http://\(host):<port in the log>" : "http://\(host):\(port)"
     print("passerelle-bus started (pid \(busProcess.processIdentifier)); logs in \(log.path)")
-    print("health: http://127.0.0.1:7400/health/ready  metrics: http://127.0.0.1:7400/metrics")
-    print("watch the events arrive from another terminal:  .build/debug/passerelle tail")
+    print("health: \(http)/health/ready  metrics: \(http)/metrics")
+    print(
+      "watch the events arrive from another terminal:  \(binaries.appendingPathComponent("passerelle").path) tail"
+    )
+    fflush(nil)  // stdout is fully buffered when redirected: the banner goes out now
     defer {
       if busProcess.isRunning {
         busProcess.terminate()
@@ -62,7 +68,21 @@ struct UpCommand: AsyncParsableCommand {
     }
     defer { signals.cancel() }
     let client = try CommandSupport.client(bus)
-    _ = try await client.info(timeout: .seconds(30))
+    // Until the bus answers, or exits (a bad setting, a taken port), or Ctrl-C.
+    var answered = false
+    for _ in 0..<60 where !answered && !interrupted.load(ordering: .relaxed) {
+      guard busProcess.isRunning else {
+        let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").suffix(3) ?? []
+        throw CommandSupport.failure(
+          "passerelle-bus exited with status \(busProcess.terminationStatus) while starting; \(log.path) ends with:\n"
+            + lines.joined(separator: "\n"),
+          exitCode: 69)
+      }
+      answered = (try? await client.info(timeout: .milliseconds(500))) != nil
+    }
+    guard answered || interrupted.load(ordering: .relaxed) else {
+      throw CommandSupport.failure("passerelle-bus did not answer within 30 s; see \(log.path)", exitCode: 69)
+    }
     if demoRate > 0, !interrupted.load(ordering: .relaxed) {
       try await DemoPublisher.run(
         client: client, outbox: folder.appendingPathComponent("passerelle-demo-outbox.db").path,

@@ -51,3 +51,8 @@ extension SettingParser where Value == String {
       parse: { (try? CurveKeyPair.rawKey(z85: $0)) == nil ? nil : $0 })
   }
 }
+
+extension Setting where Value == Int {
+  /// `passerelle-bus`'s health and metrics port (`PASSERELLE_HTTP_PORT`), 7400 by default.
+  public static var busHTTPPort: Self { .httpPort(default: 7400) }
+}

@@ -183,21 +183,8 @@ import ZeroMQ
 
   /// Addresses that cannot be listened on are bad settings too: exit 78, naming the setting.
   @Test func addressesThatCannotBeBoundAreStartUpErrorsNamingTheSetting() async throws {
-    // A port this test listens on.
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (listener, port) = try BusTestSupport.listeningPort()
     defer { close(listener) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-        bind(listener, generic, length) == 0 && listen(listener, 1) == 0
-          && getsockname(listener, generic, &length) == 0
-      }
-    }
-    try #require(bound)
-    let port = Int(UInt16(bigEndian: address.sin_port))
     let (httpStatus, httpOutput) = try await Self.runBus(["PASSERELLE_HTTP_PORT": "\(port)"])
     #expect(httpStatus == 78)
     #expect(

@@ -16,6 +16,49 @@ import Testing
     return (status, process.outputText)
   }
 
+  /// `passerelle up` (what `scripts/run` starts): the bus and the demo, until SIGTERM; and a bus
+  /// that cannot start is reported at once, with the end of its log.
+  @Test func upRunsTheBusAndTheDemoUntilStopped() async throws {
+    let directory = try TestPaths.temporaryDirectory("up")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let environment = [
+      "PASSERELLE_BUS_INGEST": "ipc://\(directory.path)/in",
+      "PASSERELLE_BUS_LIVE": "ipc://\(directory.path)/live",
+      "PASSERELLE_BUS_QUERY": "ipc://\(directory.path)/query", "PASSERELLE_HTTP_PORT": "0",
+    ]
+    let up = try TestProcess(
+      TestPaths.executable("passerelle"),
+      [
+        "up", "--data", directory.appendingPathComponent("data").path, "--demo-rate", "20", "--demo-journeys",
+        "3",
+      ],
+      environment: environment)
+    let client = try BusClient(
+      endpoints: BusEndpoints(
+        ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",
+        query: "ipc://\(directory.path)/query"))
+    let demoStored = await eventually(within: .seconds(60)) {
+      ((try? await client.info(timeout: .seconds(1)).heads.reduce(0, +)) ?? 0) > 0
+    }
+    #expect(demoStored, "\(up.outputText)")
+    #expect(up.isRunning, "up runs on after the demo")
+    up.signal(SIGTERM)
+    #expect(await up.waitForExit(timeout: .seconds(30)) == 0, "\(up.outputText)")
+    #expect(up.outputText.contains("passerelle-bus stopped"))
+
+    // The same endpoints, and an HTTP port that is taken: up reports the bus's own error.
+    let (listener, port) = try BusTestSupport.listeningPort()
+    defer { close(listener) }
+    let taken = try TestProcess(
+      TestPaths.executable("passerelle"),
+      ["up", "--data", directory.appendingPathComponent("data2").path, "--demo-rate", "0"],
+      environment: environment.merging(["PASSERELLE_HTTP_PORT": "\(port)"]) { $1 })
+    #expect(await taken.waitForExit(timeout: .seconds(20)) == 69, "\(taken.outputText)")
+    #expect(
+      taken.outputText.contains(#"PASSERELLE_HTTP_PORT="\#(port)": cannot listen on it"#),
+      "\(taken.outputText)")
+  }
+
   @Test func publishTailAndLag() async throws {
     let bus = try TestBus()
     try await bus.start()
