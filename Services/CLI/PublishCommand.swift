@@ -113,12 +113,10 @@ struct PublishCommand: AsyncParsableCommand {
 
   /// A file error's reason without Foundation's domain and code.
   private static func reason(_ error: any Error) -> String {
-    let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-    if let code = underlying?.code, underlying?.domain == NSPOSIXErrorDomain,
-      let posix = POSIXErrorCode(rawValue: Int32(code))
-    {
-      return String(cString: strerror(posix.rawValue))
-    }
-    return (error as NSError).localizedDescription
+    guard
+      let posix = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error).map({ $0 as NSError }),
+      posix.domain == NSPOSIXErrorDomain
+    else { return (error as NSError).localizedDescription }
+    return String(cString: strerror(Int32(posix.code)))
   }
 }

@@ -169,6 +169,10 @@ import ZeroMQ
       "PASSERELLE_BUS_INGEST=\"tcp://127.0.0.1\": missing host or port"
     ),
     (
+      ["PASSERELLE_BUS_DATABASE_URL": "sqlite:/dev/null/journal/bus.db"],
+      "PASSERELLE_BUS_DATABASE_URL=\"sqlite:/dev/null/journal/bus.db\": cannot create the folder /dev/null/journal: Not a directory"
+    ),
+    (
       ["PASSERELLE_BUS_ALLOWED_KEYS": "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"],
       "PASSERELLE_BUS_SECRET_KEY=\"\": required when PASSERELLE_BUS_ALLOWED_KEYS is set"
     ),

@@ -58,10 +58,29 @@ public final class SQLiteDatabase: SQLDatabase {
     checkpointing.label = "PasserelleStorage.SQLite.checkpoint"
     checkpointing.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
     let checkpointer: DatabaseQueue
+    // A new database in a new folder (the default `data/`) is the normal first start. Checked
+    // here to say why in a line (Foundation's and SQLite's errors say neither the folder nor why).
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    if !FileManager.default.fileExists(atPath: folder) {
+      do {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      } catch {
+        let posix = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
+        throw StorageError(
+          code: .connectionFailed,
+          message: "cannot create the folder \(folder): "
+            + (posix.map { String(cString: strerror(Int32($0.code))) } ?? "\(error)") + " (uid \(getuid()))",
+          url: "sqlite://\(path)")
+      }
+    }
+    if access(folder, W_OK | X_OK) != 0 {
+      throw StorageError(
+        code: .connectionFailed,
+        message:
+          "cannot write in the folder \(folder): \(String(cString: strerror(errno))) (uid \(getuid()))",
+        url: "sqlite://\(path)")
+    }
     do {
-      // A new database in a new folder (the default `data/`) is the normal first start.
-      let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
       queue = try DatabaseQueue(path: path, configuration: configuration)
       checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
     } catch {
