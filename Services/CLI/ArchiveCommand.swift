@@ -3,8 +3,6 @@ import Foundation
 import PasserelleBus
 import PasserelleEvents
 import PasserelleStorage
-import ServiceLifecycle
-import UnixSignals
 
 /// `passerelle archive`: copies the bus into a SQL database, exactly once, for analytics and audits.
 struct ArchiveCommand: AsyncParsableCommand {
@@ -37,6 +35,7 @@ struct ArchiveCommand: AsyncParsableCommand {
       instance.map { .leased(instance: $0, ttl: .seconds(leaseSeconds)) } ?? .all
     let configuration = Subscriber.Configuration(name: name, prefixes: types, assignment: assignment)
     let instanceName = instance ?? ProcessInfo.processInfo.hostName
+    let signals = StopSignals()
     try await Database.withDatabase(
       url: database, logger: logger, migrations: BusClientSchema.migrations + ArchiveSchema.migrations
     ) { database in
@@ -46,10 +45,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         delivery, transaction in
         try await ArchiveSchema.archive(delivery, by: instanceName, in: transaction)
       }
-      let group = ServiceGroup(
-        configuration: .init(
-          services: [subscriber], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-      try await group.run()
+      try await signals.run([subscriber], logger: logger)
     }
   }
 }

@@ -117,11 +117,12 @@ public struct Subscriber: Service {
   }
 
   public func run() async throws {
-    let session = try await SubscriberSession(subscriber: self)
     do {
+      // Waits for the bus first; graceful shutdown meanwhile ends it as a `Stop` does.
+      let session = try await SubscriberSession(subscriber: self)
       try await session.run()
     } catch is Stop {
-      logger.debug("subscriber stopped by its handler", metadata: ["subscriber": "\(configuration.name)"])
+      logger.debug("subscriber stopped", metadata: ["subscriber": "\(configuration.name)"])
     }
   }
 }

@@ -47,16 +47,18 @@ final class SubscriberSession {
     live.close()
   }
 
-  /// Asks the bus for its shape, retrying while it is not up yet (bounded by graceful shutdown).
+  /// Asks the bus for its shape, retrying while it is not up yet, until graceful shutdown (which
+  /// ends the subscriber as ``Subscriber/Stop`` does).
   private static func waitForBus(_ client: BusClient, logger: Logger) async throws -> JournalInfo {
-    while true {
+    while !Task.isShuttingDownGracefully {
       do {
-        return try await client.info(timeout: .seconds(2))
+        return try await client.info(timeout: .milliseconds(500))
       } catch is BusRequester.Timeout {
         logger.info("waiting for the bus")
         try await Task.sleep(for: .milliseconds(200))
       }
     }
+    throw Subscriber.Stop()
   }
 
   func run() async throws {

@@ -71,7 +71,8 @@ import Testing
             try await Self.count("SELECT SUM(events) AS n FROM archived_counts", database) == events.count)
         }
         archiver.signal(SIGTERM)
-        #expect(await archiver.waitForExit(timeout: .seconds(20)) == 0, "\(archiver.outputText)")
+        let stopped = await archiver.waitForExit(timeout: .seconds(20))
+        #expect(stopped == 0, "exit status \(String(describing: stopped)); output: \(archiver.outputText)")
         #expect(await bus.terminate() == 0)
       }
     }
