@@ -14,7 +14,8 @@ import ZeroMQ
     try await bus.start()
     let client = try BusTestSupport.client(bus)
     let live = try await client.liveSocket(prefixes: [""])
-    try await Task.sleep(for: .milliseconds(500))  // the SUB's subscription reaches the bus
+    // A heartbeat (every 500 ms) proves the subscription has reached the bus.
+    _ = try await withDeadline(.seconds(10), "a heartbeat") { try await live.receive() }
     let first = BusTestSupport.events(source: "/mix", count: 50)
     _ = try await client.publish(first.map { $0.encoded() })
     let invalid = Array(#"{"specversion":"1.0","source":"/mix","type":"x"}"#.utf8)
