@@ -1,10 +1,19 @@
 import Foundation
 import Synchronization
 
-/// A real `passerelle-bus` process for tests: ipc endpoints in a temp folder, restartable, killable.
+/// A real `passerelle-bus` process for tests: ipc endpoints in a temp folder (or TCP on loopback),
+/// restartable, killable.
 ///
 /// Restarts reuse the same journal and endpoints, as a supervisor restarting a crashed bus would.
 public final class TestBus: Sendable {
+  /// How clients reach the bus.
+  public enum Transport: Sendable {
+    /// `ipc://` sockets in the bus's temp folder.
+    case ipc
+    /// `tcp://127.0.0.1` on three ports free when the bus is prepared.
+    case tcp
+  }
+
   /// The folder holding the sockets (and the SQLite journal when no URL is given).
   public let directory: URL
   /// The journal's database URL.
@@ -20,12 +29,22 @@ public final class TestBus: Sendable {
   private let logs = Mutex("")
 
   /// Prepares a bus on `databaseURL` (default: SQLite in the temp folder); call ``start()``.
-  public init(databaseURL: String? = nil, environment: [String: String] = [:]) throws {
+  public init(databaseURL: String? = nil, transport: Transport = .ipc, environment: [String: String] = [:])
+    throws
+  {
     directory = try TestPaths.temporaryDirectory("bus")
     self.databaseURL = databaseURL ?? "sqlite:\(directory.path)/journal.db"
-    ingest = "ipc://\(directory.path)/ingest"
-    live = "ipc://\(directory.path)/live"
-    query = "ipc://\(directory.path)/query"
+    switch transport {
+    case .ipc:
+      ingest = "ipc://\(directory.path)/ingest"
+      live = "ipc://\(directory.path)/live"
+      query = "ipc://\(directory.path)/query"
+    case .tcp:
+      let ports = try TestPaths.freeTCPPorts(3)
+      ingest = "tcp://127.0.0.1:\(ports[0])"
+      live = "tcp://127.0.0.1:\(ports[1])"
+      query = "tcp://127.0.0.1:\(ports[2])"
+    }
     extraEnvironment = environment
   }
 

@@ -37,6 +37,35 @@ public enum TestPaths {
       .first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 
+  /// A TCP socket listening on a free port of 127.0.0.1, and that port: a port that is taken.
+  public static func listeningSocket() throws -> (descriptor: Int32, port: Int) {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+        bind(listener, generic, length) == 0 && Glibc.listen(listener, 1) == 0
+          && getsockname(listener, generic, &length) == 0
+      }
+    }
+    guard bound else {
+      close(listener)
+      throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+    }
+    return (listener, Int(UInt16(bigEndian: address.sin_port)))
+  }
+
+  /// `count` TCP ports of 127.0.0.1 that were free a moment ago (each bound to port 0 by the
+  /// kernel, all at once, then released).
+  public static func freeTCPPorts(_ count: Int) throws -> [Int] {
+    var sockets: [(descriptor: Int32, port: Int)] = []
+    defer { for socket in sockets { close(socket.descriptor) } }
+    for _ in 0..<count { sockets.append(try listeningSocket()) }
+    return sockets.map(\.port)
+  }
+
   /// A fresh, empty temporary directory; short enough for `ipc://` socket paths (108 bytes).
   public static func temporaryDirectory(_ prefix: String = "pt") throws -> URL {
     let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")

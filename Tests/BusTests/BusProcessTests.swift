@@ -188,7 +188,7 @@ import ZeroMQ
 
   /// Addresses that cannot be listened on are bad settings too: exit 78, naming the setting.
   @Test func addressesThatCannotBeBoundAreStartUpErrorsNamingTheSetting() async throws {
-    let (listener, port) = try BusTestSupport.listeningPort()
+    let (listener, port) = try TestPaths.listeningSocket()
     defer { close(listener) }
     let (httpStatus, httpOutput) = try await Self.runBus(["PASSERELLE_HTTP_PORT": "\(port)"])
     #expect(httpStatus == 78)

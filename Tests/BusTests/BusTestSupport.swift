@@ -17,26 +17,6 @@ enum BusTestSupport {
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
   }
 
-  /// A TCP socket listening on a free port of 127.0.0.1, and that port: a port that is taken.
-  static func listeningPort() throws -> (descriptor: Int32, port: Int) {
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-        bind(listener, generic, length) == 0 && Glibc.listen(listener, 1) == 0
-          && getsockname(listener, generic, &length) == 0
-      }
-    }
-    guard bound else {
-      close(listener)
-      throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-    }
-    return (listener, Int(UInt16(bigEndian: address.sin_port)))
-  }
-
   /// The value of an unlabelled counter or gauge on the bus's `/metrics`, or `nil`.
   static func metric(_ name: String, of bus: TestBus) async throws -> Double? {
     guard let port = bus.httpPort() else { return nil }

@@ -47,7 +47,7 @@ import Testing
     #expect(up.outputText.contains("passerelle-bus stopped"))
 
     // The same endpoints, and an HTTP port that is taken: up reports the bus's own error.
-    let (listener, port) = try BusTestSupport.listeningPort()
+    let (listener, port) = try TestPaths.listeningSocket()
     defer { close(listener) }
     let taken = try TestProcess(
       TestPaths.executable("passerelle"),

@@ -11,11 +11,14 @@ import ZeroMQ
     let server = try CurveKeyPair.generate()
     let allowed = try CurveKeyPair.generate()
     let stranger = try CurveKeyPair.generate()
-    // At debug level, where swift-service-lifecycle logs each service with its settings.
-    let bus = try TestBus(environment: [
-      "PASSERELLE_BUS_SECRET_KEY": server.secretKey, "PASSERELLE_BUS_ALLOWED_KEYS": allowed.publicKey,
-      "PASSERELLE_LOG_LEVEL": "debug",
-    ])
+    // Over TCP, as a deployed bus is reached; at debug level, where swift-service-lifecycle logs
+    // each service with its settings.
+    let bus = try TestBus(
+      transport: .tcp,
+      environment: [
+        "PASSERELLE_BUS_SECRET_KEY": server.secretKey, "PASSERELLE_BUS_ALLOWED_KEYS": allowed.publicKey,
+        "PASSERELLE_LOG_LEVEL": "debug",
+      ])
     try await bus.start()
     let endpoints = BusEndpoints(ingest: bus.ingest, live: bus.live, query: bus.query)
     let friend = try BusClient(
