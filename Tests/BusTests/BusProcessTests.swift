@@ -113,7 +113,7 @@ import ZeroMQ
     #expect(badExtension.first?.field == "Any_Name")
     let metrics = try await BusTestSupport.get(port, "/metrics")
     #expect(metrics.0 == 200)
-    #expect(metrics.1.contains("passerelle_bus_events_stored_total 3"))
+    #expect(metrics.1.contains("\npasserelle_bus_events_stored_total 3\n"))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="id"} 1"#))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="extension"} 1"#))
     #expect(!metrics.1.contains("Any_Name"))
