@@ -29,6 +29,11 @@ actor BusRequester {
   private let prefix = UUID().uuidString.prefix(8)
   /// The requests sent and not yet answered, by id.
   private var waiting: [[UInt8]: Waiting] = [:]
+  /// The ids of the requests in progress, from before they are sent until they return.
+  private var outstanding: Set<[UInt8]> = []
+  /// Replies that came before their request started waiting (its task had not yet come back to
+  /// this actor after sending, while the reader ran for other requests).
+  private var early: [[UInt8]: Message] = [:]
   /// Whether a task is taking replies off the socket for everyone.
   private var reading = false
 
@@ -55,6 +60,11 @@ actor BusRequester {
     counter += 1
     let id = Array("\(prefix)-\(counter)".utf8)
     let deadline = ContinuousClock.now + timeout
+    outstanding.insert(id)
+    defer {
+      outstanding.remove(id)
+      early[id] = nil
+    }
     // A DEALER whose bus is not connected (for instance refused by CURVE) holds the message until
     // one is: it is withdrawn if libzmq has not taken it by the deadline.
     guard try await socket.send([Array(command.rawValue.utf8), id] + body, deadline: deadline) else {
@@ -79,7 +89,8 @@ actor BusRequester {
 
   /// Waits for the reply with `id`; `nil` once `deadline` has passed or the task is cancelled.
   private func reply(to id: [UInt8], deadline: ContinuousClock.Instant) async -> Message? {
-    await withTaskCancellationHandler {
+    if let reply = early.removeValue(forKey: id) { return reply }
+    return await withTaskCancellationHandler {
       await withCheckedContinuation { continuation in
         guard !Task.isCancelled else { return continuation.resume(returning: nil) }
         waiting[id] = Waiting(deadline: deadline, continuation: continuation)
@@ -93,9 +104,14 @@ actor BusRequester {
     }
   }
 
-  /// Hands `message` (or `nil`) to the request with `id`, if it still waits.
+  /// Hands `message` (or `nil`) to the request with `id` if it waits, or keeps the message for it
+  /// if it is still on its way to wait; a reply to a request that has given up is dropped.
   private func give(_ message: Message?, to id: [UInt8]) {
-    waiting.removeValue(forKey: id)?.continuation.resume(returning: message)
+    if let request = waiting.removeValue(forKey: id) {
+      request.continuation.resume(returning: message)
+    } else if let message, outstanding.contains(id) {
+      early[id] = message
+    }
   }
 
   /// Takes replies off the socket while requests wait, giving each to its request and `nil` to
