@@ -28,10 +28,11 @@ import Testing
         }
         let first = try instance("a")
         let second = try instance("b")
+        let partitions = try await client.info().partitions
         try await Database.withDatabase(url: archiveURL, logger: Logger(label: "test")) { database in
           // The archivers create their tables on start: until then there is nothing to read.
           let split = await eventually(within: .seconds(30)) {
-            (try? await Self.owners(database)) == ["a": 8, "b": 8]
+            (try? await Self.owners(database)) == ["a": partitions / 2, "b": partitions - partitions / 2]
           }
           let leases = try? await Self.owners(database)
           #expect(split, "leases: \(leases ?? [:])\n\(first.outputText)\n\(second.outputText)")
@@ -49,29 +50,59 @@ import Testing
           }
           #expect(Set(archivedByA) == leasesOfA)
 
+          // The second half is published while `a` is killed, mid-stream.
+          let publishing = Task {
+            for start in stride(from: 5_000, to: 10_000, by: 250) {
+              _ = try await client.publish(events[start..<(start + 250)].map { $0.encoded() })
+              try await Task.sleep(for: .milliseconds(50))
+            }
+          }
+          #expect(try await eventually(within: .seconds(30)) { try await Self.count(database) > 5_500 })
           first.signal(SIGKILL)
           let killedAt = ContinuousClock.now
-          for start in stride(from: 5_000, to: 10_000, by: 500) {
-            _ = try await client.publish(events[start..<(start + 500)].map { $0.encoded() })
-          }
-          let takenOver = try await eventually(within: .seconds(15)) {
-            try await Self.owners(database) == ["b": 16]
+          // Taken over: `b` archives an event of one of `a`'s partitions stored after the kill
+          // (one more batch, spread over every partition, is published after it).
+          let killedHeads = try await client.info().heads
+          let after = BusTestSupport.events(source: "/app-after", count: 250)
+          _ = try await client.publish(after.map { $0.encoded() })
+          let probe = TakeoverProbe(heads: killedHeads, partitions: leasesOfA)
+          // A loop rather than `eventually`: Swift 6.3 fails to compile this closure here (SIL
+          // "function type mismatch").
+          var takenOver = false
+          while !takenOver, ContinuousClock.now - killedAt < .seconds(15) {
+            takenOver = try await probe.seen(in: database)
+            if !takenOver { try await Task.sleep(for: .milliseconds(20)) }
           }
           let takeover = ContinuousClock.now - killedAt
           #expect(takenOver)
           #expect(takeover < .seconds(10), "takeover took \(takeover)")
-          #expect(try await eventually(within: .seconds(60)) { try await Self.count(database) >= 10_000 })
-          try await Task.sleep(for: .milliseconds(500))
-          #expect(try await Self.count(database) == 10_000)
+          try await publishing.value
+          #expect(try await Self.owners(database) == ["b": partitions])
+          // Done when the checkpoints reach the heads: nothing is left to apply.
+          let heads = try await client.info().heads.reduce(0, +)
+          #expect(
+            try await eventually(within: .seconds(60)) {
+              try await Self.checkpointed(database) == heads
+            })
+          #expect(try await Self.count(database) == 10_250)
           let distinct = try await database.query(
             "SELECT COUNT(*) AS n FROM (SELECT DISTINCT source, event_id FROM archived_events) d", [])
-          #expect(distinct.first?["n"] == .integer(10_000))
+          #expect(distinct.first?["n"] == .integer(10_250))
         }
         second.signal(SIGTERM)
         #expect(await second.waitForExit(timeout: .seconds(20)) == 0)
         #expect(await bus.terminate() == 0)
       }
     }
+  }
+
+  /// The sum of the archive subscriber's checkpoints.
+  static func checkpointed(_ database: any SQLDatabase) async throws -> Int64 {
+    let rows = try await database.query(
+      "SELECT CAST(COALESCE(SUM(event_offset), 0) AS BIGINT) AS n FROM bus_checkpoints WHERE subscriber = 'archive'",
+      [])
+    if case .integer(let n)? = rows.first?["n"] { return n }
+    return -1
   }
 
   static func owners(_ database: any SQLDatabase) async throws -> [String: Int] {
@@ -95,5 +126,24 @@ import Testing
 
   static func count(_ database: any SQLDatabase) async throws -> Int {
     try await SubscriberCrashTests.count("SELECT COUNT(*) AS n FROM archived_events", database)
+  }
+}
+
+/// Whether instance `b` has archived an event of one of `partitions` stored after `heads`: `b`
+/// has taken those partitions over.
+struct TakeoverProbe: Sendable {
+  let heads: [Int64]
+  let partitions: Set<Int>
+
+  func seen(in database: any SQLDatabase) async throws -> Bool {
+    for partition in partitions {
+      let rows = try await database.query(
+        """
+        SELECT COUNT(*) AS n FROM archived_events
+        WHERE archived_by = 'b' AND partition_no = ? AND event_offset > ?
+        """, [.integer(Int64(partition)), .integer(heads[partition])])
+      if case .integer(let n)? = rows.first?["n"], n > 0 { return true }
+    }
+    return false
   }
 }
