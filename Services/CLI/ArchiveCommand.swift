@@ -28,6 +28,13 @@ struct ArchiveCommand: AsyncParsableCommand {
   var instance: String?
   @Option(help: "Seconds before a silent instance's partitions are taken over.") var leaseSeconds: Int = 5
 
+  func validate() throws {
+    guard (1...200).contains(name.count) else { throw ValidationError("--name must be 1 to 200 characters") }
+    guard leaseSeconds >= 1 else {
+      throw ValidationError("--lease-seconds must be at least 1, got \(leaseSeconds)")
+    }
+  }
+
   func run() async throws {
     let logger = CommandSupport.bootstrapLogging()
     let client = try CommandSupport.client(bus)

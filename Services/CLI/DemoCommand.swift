@@ -17,6 +17,13 @@ struct DemoCommand: AsyncParsableCommand {
   @Option(help: "Stop after this many journeys (default: until interrupted).") var journeys: Int?
   @Option(help: "The demo publisher's outbox database.") var outbox: String = "data/passerelle-demo-outbox.db"
 
+  func validate() throws {
+    guard rate > 0 else {
+      throw ValidationError("--rate must be more than 0 journeys per second, got \(rate)")
+    }
+    if let journeys, journeys < 1 { throw ValidationError("--journeys must be at least 1, got \(journeys)") }
+  }
+
   func run() async throws {
     let logger = CommandSupport.bootstrapLogging()
     let client = try CommandSupport.client(bus)

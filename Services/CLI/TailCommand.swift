@@ -28,6 +28,11 @@ struct TailCommand: AsyncParsableCommand {
   @Option(help: "Stop after this many events.") var count: Int?
   @Flag(help: "Print each event as one JSON line with its position.") var json = false
 
+  func validate() throws {
+    if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
+    if let from, from < 1 { throw ValidationError("--from must be an offset of 1 or more, got \(from)") }
+  }
+
   func run() async throws {
     let logger = CommandSupport.bootstrapLogging()
     let client = try CommandSupport.client(bus)

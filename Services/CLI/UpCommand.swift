@@ -20,6 +20,15 @@ struct UpCommand: AsyncParsableCommand {
   @Option(help: "Demo journeys per second (0: no demo).") var demoRate: Double = 2
   @Option(help: "Stop the demo after this many journeys (default: until interrupted).") var demoJourneys: Int?
 
+  func validate() throws {
+    guard demoRate >= 0 else {
+      throw ValidationError("--demo-rate must be 0 (no demo) or more, got \(demoRate)")
+    }
+    if let demoJourneys, demoJourneys < 1 {
+      throw ValidationError("--demo-journeys must be at least 1, got \(demoJourneys)")
+    }
+  }
+
   func run() async throws {
     let logger = CommandSupport.bootstrapLogging()
     let folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL

@@ -120,6 +120,17 @@ import Testing
     #expect(badEndpoint == 78)
     #expect(
       badEndpointOutput.contains(#"--bus-query="tcp://127.0.0.1:abc": port "abc""#), "\(badEndpointOutput)")
+    // Values no command could use are usage errors, named.
+    for (arguments, expected) in [
+      (["tail", "--count", "0"], "--count must be at least 1, got 0"),
+      (["tail", "--from=-5"], "--from must be an offset of 1 or more, got -5"),
+      (["demo", "--rate=-5"], "--rate must be more than 0 journeys per second"),
+      (["archive", "--name", ""], "--name must be 1 to 200 characters"),
+    ] {
+      let (status, output) = try await Self.run(arguments, bus)
+      #expect(status == 64, "\(arguments): \(output)")
+      #expect(output.contains(expected), "\(arguments): \(output)")
+    }
     // A tail that could never print anything says why instead of waiting forever.
     let (noPartition, noPartitionOutput) = try await Self.run(["tail", "--partition", "99"], bus)
     #expect(noPartition == 78)
