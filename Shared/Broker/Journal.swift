@@ -700,7 +700,7 @@ public final class Journal: Sendable {
     // Identities still waiting for these events must not be written after the delete: say so
     // first, with the lock that every append holds while it writes.
     let before = await withAppendingLock { pending in
-      let before = pending.prunedOffsets
+      let before = pending.prunedThrough
       for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
       return before
     }

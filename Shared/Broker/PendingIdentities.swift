@@ -104,7 +104,7 @@ struct PendingIdentities {
   private var sealedHeads: [Int64]
   private var sealedAt: ContinuousClock.Instant
   /// Per partition, the last offset retention has removed: fingerprints at or below it are dropped.
-  private var prunedThrough: [Int64]
+  private(set) var prunedThrough: [Int64]
   /// What `bus_fingerprints` may hold: a fingerprint it rules out needs no lookup there.
   private var indexed: IdentityFilter
 
@@ -167,12 +167,8 @@ struct PendingIdentities {
     prunedThrough[partition] = max(prunedThrough[partition], offset)
   }
 
-  /// Per partition, the last offset retention has removed (what ``restorePruned(_:identities:)``
-  /// takes back).
-  var prunedOffsets: [Int64] { prunedThrough }
-
   /// Undoes ``pruned(partition:through:)`` after the delete it announced failed: `offsets` are
-  /// ``prunedOffsets`` from before, and `identities` the events that stay stored, whose
+  /// ``prunedThrough`` from before, and `identities` the events that stay stored, whose
   /// fingerprints all wait again: a chunk written meanwhile may have left some out, and one
   /// written twice is harmless.
   mutating func restorePruned(
