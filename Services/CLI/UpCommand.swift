@@ -46,6 +46,8 @@ struct UpCommand: AsyncParsableCommand {
     environment["PASSERELLE_BUS_DATABASE_URL"] =
       environment["PASSERELLE_BUS_DATABASE_URL"]
       ?? "sqlite:\(folder.appendingPathComponent("passerelle-bus.db").path)"
+    // The bus drains and exits when this command exits, even killed with SIGKILL.
+    environment[Setting.parentPID.variable] = String(getpid())
     busProcess.environment = environment
     let log = folder.appendingPathComponent("passerelle-bus.log")
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)

@@ -59,6 +59,47 @@ import Testing
       "\(taken.outputText)")
   }
 
+  /// `passerelle up` killed with SIGKILL cannot stop its bus, so the bus notices that its parent
+  /// is gone (`PASSERELLE_PARENT_PID`), drains and exits by itself.
+  @Test func upKilledLeavesNoBusBehind() async throws {
+    let directory = try TestPaths.temporaryDirectory("up-kill")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let data = directory.appendingPathComponent("data")
+    let up = try TestProcess(
+      TestPaths.executable("passerelle"), ["up", "--data", data.path, "--demo-rate", "0"],
+      environment: [
+        "PASSERELLE_BUS_INGEST": "ipc://\(directory.path)/in",
+        "PASSERELLE_BUS_LIVE": "ipc://\(directory.path)/live",
+        "PASSERELLE_BUS_QUERY": "ipc://\(directory.path)/query", "PASSERELLE_HTTP_PORT": "0",
+      ])
+    defer { up.stop() }
+    let banner = try #require(
+      await up.waitForLine(startingWith: "passerelle-bus started (pid ", timeout: .seconds(30)),
+      "\(up.outputText)")
+    let busPID = try #require(
+      Int32(banner.dropFirst("passerelle-bus started (pid ".count).prefix { $0.isNumber }))
+    defer { kill(busPID, SIGKILL) }
+    let client = try BusClient(
+      endpoints: BusEndpoints(
+        ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",
+        query: "ipc://\(directory.path)/query"))
+    #expect(await eventually(within: .seconds(30)) { (try? await client.info(timeout: .seconds(1))) != nil })
+
+    up.signal(SIGKILL)
+    // Gone, or a zombie waiting for whoever adopted it to reap it.
+    let busExited = await eventually(within: .seconds(20)) {
+      guard let stat = try? String(contentsOfFile: "/proc/\(busPID)/stat", encoding: .utf8) else {
+        return true
+      }
+      return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+    }
+    #expect(busExited, "the bus outlived passerelle up")
+    let log =
+      (try? String(contentsOf: data.appendingPathComponent("passerelle-bus.log"), encoding: .utf8)) ?? ""
+    #expect(log.contains("parent process exited: draining"), "\(log)")
+    #expect(log.contains(#""msg":"drained""#), "\(log)")
+  }
+
   @Test func publishTailAndLag() async throws {
     let bus = try TestBus()
     try await bus.start()

@@ -14,6 +14,8 @@ public struct RuntimeConfiguration: Sendable, Equatable {
   public var logFormat: LogFormat
   /// How long services may drain after SIGTERM before they are cancelled.
   public var shutdownGracePeriod: Duration
+  /// The process whose exit makes the service drain and exit (`nil`: none).
+  public var parentPID: Int32?
 
   /// Creates a configuration; the defaults are those of the options.
   public init(
@@ -22,7 +24,8 @@ public struct RuntimeConfiguration: Sendable, Equatable {
     httpPort: Int = 0,
     logLevel: Logger.Level = .info,
     logFormat: LogFormat = .json,
-    shutdownGracePeriod: Duration = .seconds(10)
+    shutdownGracePeriod: Duration = .seconds(10),
+    parentPID: Int32? = nil
   ) {
     self.service = service
     self.httpHost = httpHost
@@ -30,5 +33,6 @@ public struct RuntimeConfiguration: Sendable, Equatable {
     self.logLevel = logLevel
     self.logFormat = logFormat
     self.shutdownGracePeriod = shutdownGracePeriod
+    self.parentPID = parentPID
   }
 }

@@ -24,6 +24,9 @@ public struct RuntimeOptions<Defaults: RuntimeDefaults>: ParsableArguments {
   @Option(name: Setting.shutdownGraceSeconds.name, help: Setting.shutdownGraceSeconds.help)
   var shutdownGraceSeconds: String?
 
+  @Option(name: Setting.parentPID.name, help: Setting.parentPID.help)
+  var parentPID: String?
+
   /// Creates options with no flags given (required by `ParsableArguments`).
   public init() {}
 
@@ -41,7 +44,8 @@ public struct RuntimeOptions<Defaults: RuntimeDefaults>: ParsableArguments {
       logLevel: try Setting.logLevel.resolve(flag: self.logLevel, environment: environment),
       logFormat: try Setting.logFormat.resolve(flag: self.logFormat, environment: environment),
       shutdownGracePeriod: .seconds(
-        try Setting.shutdownGraceSeconds.resolve(flag: self.shutdownGraceSeconds, environment: environment))
+        try Setting.shutdownGraceSeconds.resolve(flag: self.shutdownGraceSeconds, environment: environment)),
+      parentPID: try Setting.parentPID.resolve(flag: self.parentPID, environment: environment).map(Int32.init)
     )
   }
 }

@@ -26,6 +26,18 @@ extension Setting where Value == Int {
   }
 }
 
+extension Setting where Value == Int? {
+  /// `--parent-pid` / `PASSERELLE_PARENT_PID`: drain and exit once the process with this pid is no
+  /// longer the service's parent. `passerelle up` sets it, so that its services stop with it even
+  /// when it is killed with SIGKILL; a supervisor that restarts services leaves it unset.
+  public static var parentPID: Self {
+    Self(
+      flag: "parent-pid", variable: "PASSERELLE_PARENT_PID",
+      summary: "Drain and exit once this process is no longer the parent", default: nil,
+      parser: .optional(.integer(in: 1...Int(Int32.max), valueName: "pid")))
+  }
+}
+
 extension Setting where Value == Logger.Level {
   /// `--log-level` / `PASSERELLE_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical.
   public static var logLevel: Self {

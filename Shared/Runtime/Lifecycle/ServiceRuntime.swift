@@ -8,7 +8,7 @@ import UnixSignals
 /// Runs a service: its own `Service`s plus the health and metrics HTTP server, in one `ServiceGroup`
 /// that drains on SIGTERM or SIGINT.
 ///
-/// On SIGTERM, readiness turns not ready first, then the services see `gracefulShutdown()` and drain
+/// On SIGTERM (or when the parent named by `PASSERELLE_PARENT_PID` exits), readiness turns not ready first, then the services see `gracefulShutdown()` and drain
 /// in reverse order, then the HTTP server stops; after the grace period the rest is cancelled.
 /// `run` logs `drained` and returns, so the process exits 0.
 public struct ServiceRuntime: Sendable {
@@ -97,12 +97,17 @@ public struct ServiceRuntime: Sendable {
     services: [any Service],
     routes: (Router<BasicRequestContext>) -> Void = { _ in }
   ) async throws {
+    var members: [ServiceGroupConfiguration.ServiceConfiguration] =
+      ([self.makeApplication(routes: routes)] + services).map { .init(service: $0) }
+    if let parent = self.configuration.parentPID {
+      members.append(
+        .init(
+          service: ParentWatch(parent: parent, logger: self.logger),
+          successTerminationBehavior: .gracefullyShutdownGroup))
+    }
+    members.append(.init(service: ShutdownNotice(readiness: self.readiness, logger: self.logger)))
     var group = ServiceGroupConfiguration(
-      services: [self.makeApplication(routes: routes)] + services
-        + [ShutdownNotice(readiness: self.readiness, logger: self.logger)],
-      gracefulShutdownSignals: [.sigterm, .sigint],
-      logger: self.logger
-    )
+      services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
     if let problem = HTTPAddressCheck.problem(
       host: self.configuration.httpHost, port: self.configuration.httpPort)
     {
