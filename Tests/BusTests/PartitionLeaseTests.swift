@@ -96,6 +96,81 @@ import Testing
     }
   }
 
+  /// An instance stopped with SIGTERM gives its leases back, so the other holds every partition
+  /// at its next heartbeat rather than when the leases expire (30 s here); an instance that joins
+  /// then gets its fair share from the one holding them all. Nothing lost or doubled throughout.
+  @Test(arguments: TestDatabases.backends.filter { $0 == .postgres })
+  func stoppedInstanceHandsOverAndAJoinerGetsItsShare(backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabaseURL(backend) { journalURL in
+      try await TestDatabases.withDatabaseURL(backend) { archiveURL in
+        let bus = try TestBus(databaseURL: journalURL)
+        try await bus.start()
+        let client = try BusTestSupport.client(bus)
+        func instance(_ name: String) throws -> TestProcess {
+          try TestProcess(
+            TestPaths.executable("passerelle"),
+            [
+              "archive", "--database", archiveURL, "--name", "archive", "--instance", name, "--lease-seconds",
+              "30",
+            ],
+            environment: bus.clientEnvironment)
+        }
+        let a = try instance("a")
+        let b = try instance("b")
+        let partitions = try await client.info().partitions
+        let half = partitions / 2
+        let events = BusTestSupport.events(source: "/app", count: 4_000)
+        try await Database.withDatabase(url: archiveURL, logger: Logger(label: "test")) { database in
+          let split = await eventually(within: .seconds(30)) {
+            (try? await Self.owners(database)) == ["a": half, "b": partitions - half]
+          }
+          #expect(split, "\(a.outputText)\n\(b.outputText)")
+          for start in stride(from: 0, to: 2_000, by: 500) {
+            _ = try await client.publish(events[start..<(start + 500)].map { $0.encoded() })
+          }
+          #expect(try await eventually(within: .seconds(60)) { try await Self.count(database) == 2_000 })
+
+          b.signal(SIGTERM)
+          let stoppedAt = ContinuousClock.now
+          #expect(await b.waitForExit(timeout: .seconds(20)) == 0, "\(b.outputText)")
+          var handedOver = false
+          while !handedOver, ContinuousClock.now - stoppedAt < .seconds(20) {
+            handedOver = try await Self.owners(database) == ["a": partitions]
+            if !handedOver { try await Task.sleep(for: .milliseconds(20)) }
+          }
+          let handover = ContinuousClock.now - stoppedAt
+          #expect(handedOver)
+          #expect(handover < .seconds(10), "handover took \(handover): the leases expired instead")
+
+          let c = try instance("c")
+          let shared = await eventually(within: .seconds(30)) {
+            (try? await Self.owners(database)) == ["a": partitions - half, "c": half]
+          }
+          let owners = try? await Self.owners(database)
+          #expect(shared, "leases: \(owners ?? [:])\n\(c.outputText)")
+          for start in stride(from: 2_000, to: 4_000, by: 500) {
+            _ = try await client.publish(events[start..<(start + 500)].map { $0.encoded() })
+          }
+          let heads = try await client.info().heads.reduce(0, +)
+          #expect(
+            try await eventually(within: .seconds(60)) { try await Self.checkpointed(database) == heads })
+          #expect(try await Self.count(database) == 4_000)
+          let distinct = try await database.query(
+            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT source, event_id FROM archived_events) d", [])
+          #expect(distinct.first?["n"] == .integer(4_000))
+          let byC = try await SubscriberCrashTests.count(
+            "SELECT COUNT(*) AS n FROM archived_events WHERE archived_by = 'c'", database)
+          #expect(byC > 0, "the joiner archived nothing")
+          c.signal(SIGTERM)
+          #expect(await c.waitForExit(timeout: .seconds(20)) == 0)
+        }
+        a.signal(SIGTERM)
+        #expect(await a.waitForExit(timeout: .seconds(20)) == 0)
+        #expect(await bus.terminate() == 0)
+      }
+    }
+  }
+
   /// The sum of the archive subscriber's checkpoints.
   static func checkpointed(_ database: any SQLDatabase) async throws -> Int64 {
     let rows = try await database.query(
