@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A test's wait that ran past its bound.
 public struct DeadlineExceeded: Error, CustomStringConvertible {
   /// What was being waited for.
@@ -8,20 +10,41 @@ public struct DeadlineExceeded: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, cancelling it and throwing ``DeadlineExceeded`` if it runs longer than `timeout`.
+///
+/// The caller gets its answer at the deadline even if `body` ignores the cancellation: `body`
+/// runs in a task of its own, left behind rather than waited for, so a test fails instead of
+/// hanging.
 public func withDeadline<T: Sendable>(
   _ timeout: Duration, _ what: String = "operation", _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-  try await withThrowingTaskGroup(of: T?.self) { group in
-    group.addTask { try await body() }
-    group.addTask {
-      try await Task.sleep(for: timeout)
-      return nil
+  let work = Task { try await body() }
+  return try await withTaskCancellationHandler {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+      let pending = Answer(continuation)
+      let timer = Task {
+        try await Task.sleep(for: timeout)
+        work.cancel()
+        pending.resume(with: .failure(DeadlineExceeded(what: what, timeout: timeout)))
+      }
+      Task {
+        let result = await work.result
+        timer.cancel()
+        pending.resume(with: result)
+      }
     }
-    defer { group.cancelAll() }
-    guard let first = try await group.next(), let value = first else {
-      throw DeadlineExceeded(what: what, timeout: timeout)
-    }
-    return value
+  } onCancel: {
+    work.cancel()
+  }
+}
+
+/// A continuation resumed by whichever comes first, the body or the deadline.
+private final class Answer<T: Sendable>: Sendable {
+  private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+  init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+
+  func resume(with result: Result<T, any Error>) {
+    continuation.withLock { $0.take() }?.resume(with: result)
   }
 }
 

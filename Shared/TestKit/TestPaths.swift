@@ -66,6 +66,18 @@ public enum TestPaths {
     return sockets.map(\.port)
   }
 
+  /// A fresh `ipc://` endpoint (a path not yet used) in a folder of this test process, which is
+  /// removed when the process exits: for tests that bind many short-lived sockets.
+  public static func ipcEndpoint(_ name: String) throws -> String {
+    "ipc://\(try ipcFolder.get().path)/\(name)-\(UUID().uuidString.prefix(8))"
+  }
+
+  private static let ipcFolder: Result<URL, any Error> = Result {
+    let folder = try temporaryDirectory("ipc")
+    atexit { try? FileManager.default.removeItem(at: try TestPaths.ipcFolder.get()) }
+    return folder
+  }
+
   /// A fresh, empty temporary directory; short enough for `ipc://` socket paths (108 bytes).
   public static func temporaryDirectory(_ prefix: String = "pt") throws -> URL {
     let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")

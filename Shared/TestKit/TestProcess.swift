@@ -41,7 +41,9 @@ public final class TestProcess: Sendable {
     }
   }
 
-  /// Starts `executable` with `arguments` and `environment` added to the test's own.
+  /// Starts `executable` with `arguments` and `environment` added to the test's own, less the
+  /// test's `PASSERELLE_*` settings (a developer's keys or log format must not change what the
+  /// tests start; `PASSERELLE_TEST_*` stay).
   public init(
     _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
     currentDirectory: URL? = nil
@@ -49,7 +51,9 @@ public final class TestProcess: Sendable {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.environment = ProcessInfo.processInfo.environment.filter {
+      !$0.key.hasPrefix("PASSERELLE_") || $0.key.hasPrefix("PASSERELLE_TEST_")
+    }.merging(environment) { $1 }
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     let pipe = Pipe()
     process.standardOutput = pipe

@@ -86,7 +86,7 @@ enum BusTestSupport {
   }
 
   /// Checks offsets are gapless from 1 in every partition and that each source's events keep
-  /// their publishing order within a partition; returns a description of the first problem.
+  /// their publishing order within a partition, each once; returns a description of the first problem.
   static func orderProblem(_ stored: [Stored]) -> String? {
     for (partition, events) in Dictionary(grouping: stored, by: \.position.partition) {
       let offsets = events.map(\.position.offset)
@@ -95,7 +95,9 @@ enum BusTestSupport {
       }
       for (source, fromSource) in Dictionary(grouping: events, by: \.source) {
         let seqs = fromSource.map(\.seq)
-        if seqs != seqs.sorted() { return "partition \(partition): \(source)'s events out of order" }
+        if zip(seqs, seqs.dropFirst()).contains(where: { $0 >= $1 }) {
+          return "partition \(partition): \(source)'s events out of order or repeated"
+        }
       }
     }
     return nil

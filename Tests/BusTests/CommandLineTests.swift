@@ -78,7 +78,11 @@ import Testing
       "\(up.outputText)")
     let busPID = try #require(
       Int32(banner.dropFirst("passerelle-bus started (pid ".count).prefix { $0.isNumber }))
-    defer { kill(busPID, SIGKILL) }
+    defer {
+      // Only if that pid is still this test's bus: once reaped, it may be another process's.
+      let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(busPID)/environ"))) ?? Data()
+      if String(decoding: environment, as: UTF8.self).contains(directory.path) { kill(busPID, SIGKILL) }
+    }
     let client = try BusClient(
       endpoints: BusEndpoints(
         ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",

@@ -29,6 +29,7 @@ import ZeroMQ
 
     let friendLive = try await friend.liveSocket(prefixes: [""])
     let intruderLive = try await intruder.liveSocket(prefixes: [""])
+    let plainLive = try await plain.liveSocket(prefixes: [""])
     // A heartbeat proves the friend's subscription has reached the bus (they come every 500 ms).
     _ = try await withDeadline(.seconds(10), "a heartbeat on the allowed live socket") {
       try await friendLive.receive()
@@ -40,6 +41,10 @@ import ZeroMQ
     await #expect(throws: (any Error).self) {
       _ = try await intruder.publish(
         [BusTestSupport.events(source: "/evil", count: 1)[0].encoded()], timeout: .seconds(2))
+    }
+    await #expect(throws: (any Error).self) {
+      _ = try await plain.publish(
+        [BusTestSupport.events(source: "/plain", count: 1)[0].encoded()], timeout: .seconds(2))
     }
     await #expect(throws: (any Error).self) { _ = try await plain.info(timeout: .seconds(2)) }
     await #expect(throws: (any Error).self) { _ = try await intruder.info(timeout: .seconds(2)) }
@@ -56,6 +61,8 @@ import ZeroMQ
     #expect(received == events.count)
     let leaked = try? await withDeadline(.seconds(1), "intruder live") { try await intruderLive.receive() }
     #expect(leaked == nil, "an unknown key received live events")
+    let leakedPlain = try? await withDeadline(.seconds(1), "plain live") { try await plainLive.receive() }
+    #expect(leakedPlain == nil, "a client without CURVE received live events")
 
     let stored = try await BusTestSupport.readJournal(friend)
     #expect(stored.count == events.count)

@@ -51,6 +51,7 @@ import Testing
       #expect(secondOutcomes.dropFirst(200).allSatisfy { $0.status == .stored })
       let stored = try await BusTestSupport.readJournal(try BusTestSupport.client(second))
       #expect(stored.count == 300)
+      #expect(Set(stored.map(\.id)).count == 300, "each event once")
       #expect(BusTestSupport.orderProblem(stored) == nil, "\(BusTestSupport.orderProblem(stored) ?? "")")
       #expect(await second.terminate() == 0)
     }

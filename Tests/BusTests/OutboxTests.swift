@@ -36,6 +36,7 @@ import Testing
     }
     let stored = try await BusTestSupport.readJournal(client)
     #expect(stored.count == events.count)
+    #expect(Set(stored.map(\.id)) == Set(events.map(\.id)), "every event published, each once")
     #expect(BusTestSupport.orderProblem(stored) == nil, "\(BusTestSupport.orderProblem(stored) ?? "")")
     #expect(await bus.terminate() == 0)
   }

@@ -30,6 +30,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(25))
           }
         }
+        defer { published.cancel() }  // if the test fails before waiting for it
         try await Database.withDatabase(url: archiveURL, logger: Logger(label: "test")) { database in
           @Sendable func archived() async -> Int {
             (try? await Self.count("SELECT COUNT(*) AS n FROM archived_events", database)) ?? 0

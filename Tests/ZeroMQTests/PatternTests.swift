@@ -12,7 +12,7 @@ import ZeroMQ
   static func endpoint(_ transport: String) throws -> String {
     switch transport {
     case "inproc": "inproc://pattern-\(UUID().uuidString)"
-    case "ipc": "ipc://\(try TestPaths.temporaryDirectory("zmq").path)/s"
+    case "ipc": try TestPaths.ipcEndpoint("pattern")
     default: "tcp://127.0.0.1:*"
     }
   }

@@ -9,7 +9,7 @@ import ZeroMQ
   static let payload: [[UInt8]] = [Array("hello".utf8), Array(0...255), [], Array("café".utf8)]
 
   static func endpoint(_ transport: String) throws -> String {
-    transport == "ipc" ? "ipc://\(try TestPaths.temporaryDirectory("py").path)/s" : "tcp://127.0.0.1:*"
+    transport == "ipc" ? try TestPaths.ipcEndpoint("python") : "tcp://127.0.0.1:*"
   }
 
   /// Runs the Python peer as a client against our ROUTER echo and returns what it printed.
