@@ -199,7 +199,7 @@ public struct Broker: Service {
   }
 
   /// Announces every partition's head so an idle subscriber notices events it missed, and brings
-  /// the subscribers' lag gauges up to date with them.
+  /// the subscribers' lag gauges and the journal's size gauges up to date.
   private func announceHeads(_ live: AsyncSocket) async throws {
     metrics.subscriberLag.load(try await journal.lag())
     while !Task.isCancelled {
@@ -213,10 +213,13 @@ public struct Broker: Service {
           ]
         })
       metrics.subscriberLag.publish(heads: heads)
+      let size = journal.size
+      metrics.journalEvents.record(size.events)
+      metrics.journalBytes.record(size.bytes)
     }
   }
 
-  /// Applies retention and publishes the journal's size.
+  /// Applies retention.
   private func enforceRetention() async throws {
     while !Task.isCancelled {
       do {
@@ -226,10 +229,8 @@ public struct Broker: Service {
           metrics.pruned.increment(by: removed)
           logger.info("retention removed events", metadata: ["events": "\(removed)"])
         }
-        let (events, bytes) = try await journal.size()
-        metrics.journalEvents.record(events)
-        metrics.journalBytes.record(bytes)
       } catch {
+        metrics.retentionFailures.increment()
         logger.error("retention failed", metadata: ["error": "\(error)"])
       }
       try await Task.sleep(for: configuration.retentionInterval)

@@ -11,6 +11,7 @@ struct BrokerMetrics: Sendable {
   let journalEvents = Gauge(label: "passerelle_bus_journal_events")
   let journalBytes = Gauge(label: "passerelle_bus_journal_bytes")
   let pruned = Counter(label: "passerelle_bus_events_pruned_total")
+  let retentionFailures = Counter(label: "passerelle_bus_retention_failures_total")
   /// Each reporting subscriber's lag per partition.
   let subscriberLag = SubscriberLag()
 

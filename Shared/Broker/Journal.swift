@@ -56,6 +56,9 @@ public final class Journal: Sendable {
   public let partitioner: Partitioner
   /// Each partition's last stored offset, moved on once an append has committed.
   private let heads: Mutex<[Int64]>
+  /// How many events and body bytes are stored: counted once at open, then kept by appends and
+  /// retention, so that neither the gauges nor retention by size scan the journal.
+  private let totals: Mutex<(events: Int64, bytes: Int64)>
   /// Held for a whole append, so that appends run one at a time; guards the identities that
   /// `bus_fingerprints` does not hold yet.
   private let appending: Mutex<PendingIdentities>
@@ -100,6 +103,7 @@ public final class Journal: Sendable {
     self.database = database
     self.partitioner = Partitioner(count: partitions)
     self.heads = Mutex(heads)
+    self.totals = Mutex(try await Self.storedTotals(in: database))
     self.appending = Mutex(pending)
   }
 
@@ -125,7 +129,7 @@ public final class Journal: Sendable {
         [.text(encodeWatermark(heads))])
     }
     var pending = PendingIdentities(
-      watermark: watermark, indexed: try await indexedIdentities(in: database), now: .now)
+      watermark: watermark, indexed: try await indexedIdentities(in: database, heads: heads), now: .now)
     for partition in heads.indices where heads[partition] > watermark[partition] {
       let rows = try await database.query(
         """
@@ -151,13 +155,16 @@ public final class Journal: Sendable {
     return pending
   }
 
-  /// A filter of every fingerprint in `bus_fingerprints`, read in key order a page at a time.
-  private static func indexedIdentities(in database: any SQLDatabase) async throws -> IdentityFilter {
+  /// A filter of every fingerprint in `bus_fingerprints`, read in key order a page at a time;
+  /// their events are at or below `heads`.
+  private static func indexedIdentities(in database: any SQLDatabase, heads: [Int64]) async throws
+    -> IdentityFilter
+  {
     let counted = try await database.query("SELECT COUNT(*) AS n FROM bus_fingerprints", [])
     guard case .integer(let count)? = counted.first?["n"] else {
       throw ProtocolError(field: "journal", reason: "cannot count bus_fingerprints")
     }
-    var filter = IdentityFilter(expected: 2 * Int(count))
+    var filter = IdentityFilter(expected: 2 * Int(count), newest: heads)
     // Only the fingerprints, a page of distinct ones at a time (keyset pagination).
     var after: Int64?
     for _ in 0...(Int(count) / 10_000 + 1) {
@@ -168,7 +175,7 @@ public final class Journal: Sendable {
         """, after.map { [.integer($0)] } ?? [])
       for row in rows {
         guard case .integer(let key) = row.values.first else { continue }
-        filter.insert(UInt64(bitPattern: key))
+        filter.insert(UInt64(bitPattern: key), at: nil)
         after = key
       }
       if rows.count < 10_000 { break }
@@ -338,6 +345,10 @@ public final class Journal: Sendable {
     }
     if !batches.isEmpty { try database.writeBlocking(batches) }
     heads.withLock { $0 = plan.heads }
+    totals.withLock {
+      $0.events += Int64(plan.stored.count)
+      $0.bytes += plan.storedBytes
+    }
     for (identity, position) in plan.stored { pending.add(identity.fingerprint, at: position) }
     pending.committed(chunk, heads: plan.heads, now: .now)
     return plan.outcomes
@@ -350,6 +361,8 @@ public final class Journal: Sendable {
     var batches: [SQLBatch] = []
     /// The identities of the entries stored.
     var stored: [(EventIdentity, EventPosition)] = []
+    /// Their bodies' bytes.
+    var storedBytes: Int64 = 0
   }
 
   /// Numbers the entries that are neither in `known` nor repeated earlier in `entries` from
@@ -376,6 +389,7 @@ public final class Journal: Sendable {
       let position = EventPosition(partition: partition, offset: plan.heads[partition])
       plan.outcomes.append(Appended(status: .stored, position: position))
       plan.stored.append((identity, position))
+      plan.storedBytes += Int64(entries[index].body.count)
       if segments[partition].last?.segment.fits(entries[index]) != true {
         segments[partition].append(
           PendingSegment(partition: partition, firstOffset: position.offset, storedAt: now))
@@ -572,8 +586,12 @@ public final class Journal: Sendable {
     return nil
   }
 
-  /// How many events and bytes the journal holds.
-  public func size() async throws -> (events: Int64, bytes: Int64) {
+  /// How many events and bytes of events the journal holds.
+  public var size: (events: Int64, bytes: Int64) { totals.withLock { $0 } }
+
+  /// Counts what `database` holds (once, when the journal opens: it reads every segment's row).
+  private static func storedTotals(in database: any SQLDatabase) async throws -> (events: Int64, bytes: Int64)
+  {
     let rows = try await database.query(
       "SELECT COALESCE(SUM(event_count), 0) AS n, COALESCE(SUM(byte_count), 0) AS bytes FROM bus_segments", []
     )
@@ -608,7 +626,7 @@ public final class Journal: Sendable {
       }
     }
     if let maxBytes {
-      var bytes = try await size().bytes
+      var bytes = size.bytes
       for _ in 0..<100_000 where bytes > maxBytes {
         // The oldest segments of all: each partition's oldest ones, merged by age. A segment's age
         // is the newest `stored_at` up to it in its partition, so that a clock stepped back cannot
@@ -697,39 +715,34 @@ public final class Journal: Sendable {
       heads[segment.partition] = max(
         heads[segment.partition] ?? current[segment.partition], segment.lastOffset)
     }
-    // Identities still waiting for these events must not be written after the delete: say so
-    // first, with the lock that every append holds while it writes.
-    let before = await withAppendingLock { pending in
-      let before = pending.prunedThrough
-      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
-      return before
-    }
     let recorded = heads.sorted { $0.key < $1.key }.map {
       [SQLValue.integer(Int64($0.key)), .integer($0.value)]
     }
-    do {
-      return try await database.transaction { transaction in
-        try await transaction.executeBatch(
-          """
-          INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-          ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
-          """, recorded)
-        try await transaction.executeBatch(
-          "DELETE FROM bus_fingerprints WHERE fingerprint = ? AND partition_no = ? AND event_offset = ?",
-          segments.flatMap(\.fingerprints))
-        try await transaction.executeBatch(
-          "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
-          segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
-        return segments.reduce(0) { $0 + $1.events }
-      }
-    } catch {
-      // The events are still stored: found again, and their fingerprints written, as before the
-      // mark (appends meanwhile may have left out some that were waiting).
-      await withAppendingLock { pending in
-        pending.restorePruned(before, identities: segments.flatMap(\.identities))
-      }
-      throw error
+    let removed = try await database.transaction { transaction in
+      try await transaction.executeBatch(
+        """
+        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
+        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
+        """, recorded)
+      try await transaction.executeBatch(
+        "DELETE FROM bus_fingerprints WHERE fingerprint = ? AND partition_no = ? AND event_offset = ?",
+        segments.flatMap(\.fingerprints))
+      try await transaction.executeBatch(
+        "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
+        segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
+      return segments.reduce(0) { $0 + $1.events }
     }
+    // Only now that they are gone: marked before, a commit could end a generation without their
+    // fingerprints, and a delete that then failed (or a crash) would leave events stored whose
+    // identities neither `bus_fingerprints` nor the start's reading of segments would find.
+    await withAppendingLock { pending in
+      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
+    }
+    totals.withLock {
+      $0.events -= Int64(removed)
+      $0.bytes -= segments.reduce(0) { $0 + $1.bytes }
+    }
+    return removed
   }
 
   /// Runs `body` with the lock every append holds while it writes. Taken on a Dispatch thread: an

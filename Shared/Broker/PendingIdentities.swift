@@ -160,22 +160,15 @@ struct PendingIdentities {
     arrived.add(fingerprint, position)
   }
 
-  /// Records that retention removed `partition`'s events up to `offset`: their fingerprints are
-  /// no longer found nor written, so a resend is stored again, as it is once retention has
-  /// deleted an indexed one. In constant time: the lock every append holds is held meanwhile.
+  /// Records that retention removed `partition`'s events up to `offset` (once the delete has
+  /// committed): their fingerprints are no longer found nor written, so a resend is stored again,
+  /// as it is once retention has deleted an indexed one; and the identity filter forgets what it
+  /// only held for them. A chunk written while the delete was in flight may have written some of
+  /// their fingerprints: harmless rows, since every fingerprint found is checked against its
+  /// event, which is gone.
   mutating func pruned(partition: Int, through offset: Int64) {
     prunedThrough[partition] = max(prunedThrough[partition], offset)
-  }
-
-  /// Undoes ``pruned(partition:through:)`` after the delete it announced failed: `offsets` are
-  /// ``prunedThrough`` from before, and `identities` the events that stay stored, whose
-  /// fingerprints all wait again: a chunk written meanwhile may have left some out, and one
-  /// written twice is harmless.
-  mutating func restorePruned(
-    _ offsets: [Int64], identities: [(fingerprint: UInt64, position: EventPosition)]
-  ) {
-    prunedThrough = offsets
-    for (fingerprint, position) in identities { arrived.add(fingerprint, position) }
+    indexed.forget(prunedThrough: prunedThrough)
   }
 
   /// The chunk of the generation to write with a commit that stores `events` events.
@@ -201,7 +194,9 @@ struct PendingIdentities {
   /// after that). `heads` are the heads after the commit, whose stored fingerprints the caller
   /// has just added.
   mutating func committed(_ chunk: Chunk, heads: [Int64], now: ContinuousClock.Instant) {
-    for (fingerprint, _) in sealed[written..<written + chunk.taken] { indexed.insert(fingerprint) }
+    for (fingerprint, position) in sealed[written..<written + chunk.taken] {
+      indexed.insert(fingerprint, at: position)
+    }
     written += chunk.taken
     if written == sealed.count {
       sealed = []

@@ -127,10 +127,10 @@ import Testing
       // The partition is empty: its head is what retention recorded, and survives reopening.
       #expect(try await Journal(database: database, partitions: 1).currentHeads == [50])
       _ = try await journal.append(Self.entries(BusTestSupport.events(source: "/new", count: 3_000)))
-      let (_, bytes) = try await journal.size()
+      let (_, bytes) = journal.size
       let removed = try await journal.prune(storedBefore: nil, maxBytes: bytes / 2)
       #expect(removed >= 1_000)
-      #expect(try await journal.size().bytes <= bytes / 2)
+      #expect(journal.size.bytes <= bytes / 2)
       let page = try await journal.fetch(FetchRequest(partition: 0, from: 1, max: 5))
       #expect(page.header.low == Int64(51 + removed))
       #expect(page.header.offsets.first == page.header.low)
@@ -140,6 +140,11 @@ import Testing
       let resent = try await journal.append(Self.entries(BusTestSupport.events(source: "/old", count: 5)))
       #expect(resent.allSatisfy { $0.status == .stored })
       #expect(resent.map(\.position.offset) == Array(3_051...3_055))
+      // The counts kept by appends and retention are what counting the journal again finds.
+      let recounted = try await Journal(database: database, partitions: 1).size
+      #expect(journal.size.events == recounted.events)
+      #expect(journal.size.bytes == recounted.bytes)
+      #expect(recounted.events == Int64(3_005 - removed))
     }
   }
 
@@ -166,7 +171,7 @@ import Testing
       }
       try await database.execute(
         "DROP TRIGGER refuse_delete\(database.dialect == .sqlite ? "" : " ON bus_segments")", [])
-      #expect(try await journal.size().events == 50)
+      #expect(journal.size.events == 50)
       let resent = try await journal.append(Self.entries(Array(events[..<10])))
       #expect(resent.allSatisfy { $0.status == .duplicate })
       #expect(resent.map(\.position) == stored[..<10].map(\.position))
@@ -190,7 +195,8 @@ import Testing
   /// Waiting fingerprints keep every event that has them (two identities may share one), and
   /// forget the events retention removed.
   @Test func waitingFingerprintsKeepEveryPositionUntilPruned() {
-    var pending = PendingIdentities(watermark: [0, 0], indexed: IdentityFilter(expected: 0), now: .now)
+    var pending = PendingIdentities(
+      watermark: [0, 0], indexed: IdentityFilter(expected: 0, newest: [0, 0]), now: .now)
     let (a, b, c) = (
       EventPosition(partition: 0, offset: 1), EventPosition(partition: 1, offset: 1),
       EventPosition(partition: 0, offset: 2)
@@ -209,17 +215,44 @@ import Testing
 
   /// A generation is a sixteenth of the index, so that its keys keep sharing pages as it grows.
   @Test func aGenerationIsASixteenthOfTheIndex() {
-    var filter = IdentityFilter(expected: 0)
+    var filter = IdentityFilter(expected: 0, newest: [0, 0])
     func generation() -> Int { PendingIdentities(watermark: [0], indexed: filter, now: .now).generationSize }
     #expect(generation() == PendingIdentities.minimumGeneration)
-    for fingerprint in 0..<UInt64(1_000_000) { filter.insert(fingerprint &* 0x9E37_79B9_7F4A_7C15) }
+    for fingerprint in 0..<UInt64(1_000_000) { filter.insert(fingerprint &* 0x9E37_79B9_7F4A_7C15, at: nil) }
     #expect(generation() == 62_500)
   }
 
+  /// The filter forgets its oldest layer once retention has removed every event it covers, so
+  /// that it does not grow with the bus's uptime.
+  @Test func theIdentityFilterForgetsWhatRetentionRemoved() {
+    var filter = IdentityFilter(expected: 0, newest: [0, 0])
+    let layer = IdentityFilter.minimumLayer
+    let old = (0..<layer).map { EventIdentity(source: "/f", id: "old-\($0)").fingerprint }
+    for (index, fingerprint) in old.enumerated() {
+      filter.insert(fingerprint, at: EventPosition(partition: index % 2, offset: Int64(index / 2 + 1)))
+    }
+    let new = (0..<1_000).map { EventIdentity(source: "/f", id: "new-\($0)").fingerprint }
+    for (index, fingerprint) in new.enumerated() {
+      filter.insert(fingerprint, at: EventPosition(partition: 0, offset: Int64(layer / 2 + 1 + index)))
+    }
+    #expect(filter.layerCount == 2)
+    // Partition 1 is not pruned far enough yet: the old layer stays.
+    filter.forget(prunedThrough: [Int64(layer / 2), Int64(layer / 2 - 1)])
+    #expect(filter.layerCount == 2)
+    filter.forget(prunedThrough: [Int64(layer / 2), Int64(layer / 2)])
+    #expect(filter.layerCount == 1)
+    #expect(filter.count == 1_000)
+    #expect(new.allSatisfy { filter.mayContain($0) })
+    #expect(old.filter { filter.mayContain($0) }.count < old.count / 50)
+    // The layer being filled is never forgotten.
+    filter.forget(prunedThrough: [Int64.max, Int64.max])
+    #expect(filter.layerCount == 1)
+  }
+
   @Test func theIdentityFilterNeverMissesAndRarelyGuesses() {
-    var filter = IdentityFilter(expected: 1_000)
+    var filter = IdentityFilter(expected: 1_000, newest: [0])
     let stored = (0..<1_200_000).map { EventIdentity(source: "/f", id: "evt-\($0)") }
-    for identity in stored { filter.insert(identity.fingerprint) }  // past its first layer, into a second
+    for identity in stored { filter.insert(identity.fingerprint, at: nil) }  // past its first layer, into a second
     #expect(stored.allSatisfy { filter.mayContain($0.fingerprint) })
     let others = (0..<100_000).filter {
       !filter.mayContain(EventIdentity(source: "/f", id: "other-\($0)").fingerprint)
@@ -352,7 +385,7 @@ import Testing
       }
       let journal = try await Journal(database: database, partitions: 2)
       #expect(await journal.currentHeads == heads)
-      #expect(try await journal.size().events == 1_500)
+      #expect(journal.size.events == 1_500)
       let page = try await journal.fetch(FetchRequest(partition: 0, from: 1, max: 1000))
       #expect(page.header.offsets == Array(1...min(1000, heads[0])))
       #expect(page.bodies.first == events.first { partitioner.partition(of: $0) == 0 }?.encoded())
