@@ -57,7 +57,11 @@ public struct Broker: Service {
       try secure(socket)
       try socket.set(.sendHighWaterMark(liveHighWaterMark))
     }
-    let query = try await AsyncSocket(context, type: .router) { socket in try secure(socket) }
+    let query = try await AsyncSocket(context, type: .router) { socket in
+      try secure(socket)
+      // Query requests are small JSON documents (docs/PROTOCOL.md); a peer sending more is disconnected.
+      try socket.set(.maximumMessageSize(Int64(BusLimits.maximumQueryBytes)))
+    }
     let endpoints = configuration.endpoints
     try await BindFailure.naming(.live, endpoints.live) { _ = try await live.bind(endpoints.live) }
     try await BindFailure.naming(.query, endpoints.query) { _ = try await query.bind(endpoints.query) }

@@ -29,11 +29,25 @@ struct BrokerMetrics: Sendable {
     "data_base64", "partitionkey", "sequence", "traceparent",
   ]
 
-  /// Counts a request refused on a ROUTER socket, by the field at fault.
+  /// Counts a request refused on a ROUTER socket, by the field at fault: one of the protocol's
+  /// own, else the part of its path the protocol names (`body.prefixes.Index 3` counts as
+  /// `body.prefixes`, a key the client made up as `body`), so that no client can grow the metrics
+  /// without bound.
   func badRequest(socket: String, field: String) {
-    Counter(label: "passerelle_bus_bad_requests_total", dimensions: [("socket", socket), ("field", field)])
+    var label = field
+    while !Self.requestFields.contains(label), let dot = label.lastIndex(of: ".") {
+      label = String(label[..<dot])
+    }
+    if !Self.requestFields.contains(label) { label = "other" }
+    Counter(label: "passerelle_bus_bad_requests_total", dimensions: [("socket", socket), ("field", label)])
       .increment()
   }
+
+  /// The fields a refused request may be counted under (docs/PROTOCOL.md, "Errors").
+  private static let requestFields: Set<String> = [
+    "command", "events", "body", "body.partition", "body.from", "body.max", "body.prefixes", "body.offset",
+    "body.subscriber", "journal",
+  ]
 
   /// Counts a CURVE client the allow-list refused.
   func refusedClient() {

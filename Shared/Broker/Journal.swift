@@ -522,7 +522,14 @@ public final class Journal: Sendable {
         field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
     }
     let limit = min(max(request.max, 1), 1000)
-    let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }
+    let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }.map { Array($0.utf8) }
+    guard prefixes.count <= Self.maximumPrefixes,
+      prefixes.allSatisfy({ $0.count <= Self.maximumPrefixBytes })
+    else {
+      throw ProtocolError(
+        field: "body.prefixes",
+        reason: "at most \(Self.maximumPrefixes) prefixes of at most \(Self.maximumPrefixBytes) bytes each")
+    }
     let from = max(request.from, 1)
     let headBefore = heads[request.partition]
     var offsets: [Int64] = []
@@ -554,7 +561,10 @@ public final class Journal: Sendable {
           let offset = first + Int64(index)
           guard offset > scanned else { continue }
           scanned = offset
-          guard prefixes.isEmpty || prefixes.contains(where: { record.type.hasPrefix($0) }) else { continue }
+          // By bytes, as libzmq matches live topics: not by characters, as `hasPrefix` would.
+          guard prefixes.isEmpty || prefixes.contains(where: { record.type.utf8.starts(with: $0) }) else {
+            continue
+          }
           offsets.append(offset)
           bodies.append(Array(segmentBodies[record.body]))
         }
@@ -567,6 +577,11 @@ public final class Journal: Sendable {
     let header = FetchHeader(partition: request.partition, offsets: offsets, next: next, head: head, low: low)
     return (header, bodies)
   }
+
+  /// Most type prefixes one `FETCH` may give.
+  static let maximumPrefixes = 64
+  /// Longest type prefix, in UTF-8 bytes.
+  static let maximumPrefixBytes = 255
 
   /// Most events one filtered `FETCH` examines.
   static let fetchScanLimit: Int64 = 10_000
@@ -768,8 +783,11 @@ public final class Journal: Sendable {
         field: "body.offset",
         reason: "must be 0...\(heads[report.partition]) (the head), got \(report.offset)")
     }
-    guard !report.subscriber.isEmpty, report.subscriber.count <= 200 else {
-      throw ProtocolError(field: "body.subscriber", reason: "must be 1 to 200 characters")
+    // Bytes, not characters: one character may be any number of combining marks.
+    let name = report.subscriber.utf8
+    guard !name.isEmpty, name.count <= 200, !name.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+      throw ProtocolError(
+        field: "body.subscriber", reason: "must be 1 to 200 bytes of UTF-8 without control characters")
     }
     try await database.execute(
       """

@@ -111,8 +111,39 @@ import ZeroMQ
       Array(#"{"specversion":"1.0","id":"x1","source":"/web","type":"t","Any_Name":1}"#.utf8)
     ])
     #expect(badExtension.first?.field == "Any_Name")
+    // Query limits: prefixes (by count and bytes), subscriber names (by bytes, not characters).
+    await #expect(throws: ProtocolError.self) {
+      _ = try await client.fetch(
+        FetchRequest(partition: 0, from: 1, max: 1, prefixes: (0..<65).map { "p\($0)." }))
+    }
+    do {
+      _ = try await client.report(
+        PositionReport(subscriber: String(repeating: "e\u{301}", count: 101), partition: 0, offset: 0))
+      Issue.record("a 303-byte subscriber name was accepted")
+    } catch let error as ProtocolError {
+      #expect(error.field == "body.subscriber")
+    }
+    // A field deep inside a body is counted under the field the protocol names.
+    let context = try Context()
+    let raw = try await AsyncSocket(context, type: .dealer)
+    try await raw.connect(bus.query)
+    try await raw.send([
+      Array("FETCH".utf8), Array("r1".utf8),
+      Array(#"{"partition":0,"from":1,"max":1,"prefixes":["a",7]}"#.utf8),
+    ])
+    let refusal = try #require(try await raw.receive(timeout: .seconds(5)))
+    #expect(refusal.count == 3 && refusal[0].string == "ERROR", "\(refusal.frames.map(\.string))")
+    // The size gauges follow appends within a heartbeat, without waiting for retention's pass.
+    #expect(
+      try await eventually(within: .seconds(5)) {
+        try await BusTestSupport.get(port, "/metrics").1.contains("\npasserelle_bus_journal_events 3.0\n")
+      })
     let metrics = try await BusTestSupport.get(port, "/metrics")
     #expect(metrics.0 == 200)
+    #expect(metrics.1.contains(#"passerelle_bus_bad_requests_total{socket="query",field="body.prefixes"} 2"#))
+    #expect(
+      metrics.1.contains(#"passerelle_bus_bad_requests_total{socket="query",field="body.subscriber"} 1"#))
+    #expect(!metrics.1.contains("Index"), "no label per array index")
     #expect(metrics.1.contains("\npasserelle_bus_events_stored_total 3\n"))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="id"} 1"#))
     #expect(metrics.1.contains(#"passerelle_bus_events_rejected_total{field="extension"} 1"#))

@@ -6,6 +6,9 @@ public enum BusLimits {
   /// The largest event (one frame) the ingest socket accepts, in bytes: a peer sending more is
   /// disconnected by libzmq and gets no reply.
   public static let maximumEventBytes = 1 << 20
+  /// The largest frame the query socket accepts, in bytes (its requests are small JSON
+  /// documents): a peer sending more is disconnected by libzmq and gets no reply.
+  public static let maximumQueryBytes = 1 << 16
 
   /// Why the bus would refuse the encoded event `body` for its size, or `nil` when it fits.
   public static func sizeProblem(ofEvent body: [UInt8]) -> String? {
