@@ -33,7 +33,7 @@ struct IngestBatch: Sendable {
 
 extension Broker {
   /// Serves ingest on its own thread (``IngestThread``) until graceful shutdown or cancellation:
-  /// each turn takes every request waiting (up to `maxBatch` events), appends their events in one
+  /// each turn takes every request waiting (up to `maxBatch` events or 64 MiB), appends their events in one
   /// transaction, acknowledges them and sends the stored events out live.
   ///
   /// On graceful shutdown the thread finishes and acknowledges the batch in hand, then this
@@ -110,13 +110,24 @@ extension Broker {
     var messages: [Message] = []
     /// How many events they carry.
     var events = 0
+    /// How many bytes their frames hold.
+    var bytes = 0
   }
 
-  /// Adds the requests waiting on `socket` to `received`, until it holds `maxBatch` events.
+  /// Most bytes of requests one commit takes (besides the request that crosses it): with events of
+  /// up to 1 MiB, `maxBatch` events alone could make a transaction of gigabytes, held in memory
+  /// about three times over (frames, entries, segments) while a backlog drains.
+  static let maximumBatchBytes = 64 << 20
+
+  /// Adds the requests waiting on `socket` to `received`, until it holds `maxBatch` events or
+  /// ``maximumBatchBytes`` bytes.
   private func receiveWaiting(_ socket: Socket, into received: inout Received) throws {
-    while received.events < configuration.maxBatch, let message = try socket.receive(dontWait: true) {
+    while received.events < configuration.maxBatch, received.bytes < Self.maximumBatchBytes,
+      let message = try socket.receive(dontWait: true)
+    {
       received.messages.append(message)
       received.events += max(0, message.count - 3)
+      received.bytes += message.frames.reduce(0) { $0 + $1.count }
     }
   }
 

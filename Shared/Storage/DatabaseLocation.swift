@@ -30,8 +30,16 @@ enum DatabaseLocation {
         case ("sslmode", "prefer"): configuration.tls = .prefer(.makeClientConfiguration())
         case ("sslmode", "require"): configuration.tls = .require(.makeClientConfiguration())
         case ("sslmode", let mode): throw invalid("unsupported sslmode '\(mode)' (disable, prefer, require)")
+        case ("synchronous_commit", "off"):
+          throw invalid("synchronous_commit=off: a commit would return before it is durable")
         case (let name, let value): configuration.options.additionalStartupParameters.append((name, value))
         }
+      }
+      // A commit returns once it is durable, whatever the server's default: what we acknowledge
+      // after a commit (events, outbox rows, checkpoints) must survive a crash of the server.
+      if !configuration.options.additionalStartupParameters.contains(where: { $0.0 == "synchronous_commit" })
+      {
+        configuration.options.additionalStartupParameters.append(("synchronous_commit", "on"))
       }
       self = .postgres(configuration)
     } else if url.hasPrefix("sqlite:") {

@@ -33,7 +33,9 @@ import Testing
     #expect(configuration.password == "s3cr@t")
     #expect(configuration.database == "passerelle")
     #expect(
-      configuration.options.additionalStartupParameters.map { "\($0.0)=\($0.1)" } == ["search_path=bus"])
+      configuration.options.additionalStartupParameters.map { "\($0.0)=\($0.1)" } == [
+        "search_path=bus", "synchronous_commit=on",
+      ])
   }
 
   @Test(arguments: [
@@ -41,6 +43,7 @@ import Testing
     ("postgres://:hunter2@db/x", "missing user name"),
     ("postgres://bus:hunter2@/x", "missing host"),
     ("postgres://bus:hunter2@db/x?sslmode=verify-full", "unsupported sslmode"),
+    ("postgres://bus:hunter2@db/x?synchronous_commit=off", "before it is durable"),
     ("sqlite:", "missing SQLite file path"),
   ])
   func rejectsBadURLsWithoutShowingPassword(_ url: String, _ problem: String) async throws {

@@ -59,6 +59,16 @@ import Testing
 
   /// PostgreSQL that never answers (here, nothing listens on the port) fails the open with the URL,
   /// password masked, instead of waiting forever as postgres-nio's pool would.
+  /// Our sessions commit durably even on a server whose default is `synchronous_commit=off` (as
+  /// the test server's is).
+  @Test(arguments: TestDatabases.backends.filter { $0 == .postgres })
+  func postgreSQLCommitsAreDurableWhateverTheServersDefault(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend) { db in
+      let setting = try await db.query("SHOW synchronous_commit", []).first?.values.first
+      #expect(setting == .text("on"))
+    }
+  }
+
   @Test func anUnreachablePostgreSQLIsAnErrorNotAHang() async throws {
     let failure = try await withDeadline(.seconds(30), "open") {
       do {
