@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PasserelleBus
+import PasserelleRuntime
 import PasserelleEvents
 import PasserelleStorage
 
@@ -42,7 +43,7 @@ struct ArchiveCommand: AsyncParsableCommand {
       instance.map { .leased(instance: $0, ttl: .seconds(leaseSeconds)) } ?? .all
     let configuration = Subscriber.Configuration(name: name, prefixes: types, assignment: assignment)
     let instanceName = instance ?? ProcessInfo.processInfo.hostName
-    let signals = StopSignals()
+    let signals = StopSignals(logger: logger)
     try await Database.withDatabase(
       url: database, logger: logger, migrations: BusClientSchema.migrations + ArchiveSchema.migrations
     ) { database in

@@ -169,6 +169,35 @@ import ZeroMQ
     #expect(bus.output.contains("\"msg\":\"drained\""))
   }
 
+  /// SIGTERM while the bus is still opening its journal (a "PostgreSQL" that accepts and never
+  /// answers) ends it at once with status 0; it used to die of the signal (and, as PID 1 in a
+  /// container, to ignore it until SIGKILL).
+  @Test func aStopWhileOpeningTheJournalEndsTheBusAtOnce() async throws {
+    let (listener, port) = try TestPaths.listeningSocket()
+    defer { close(listener) }
+    let directory = try TestPaths.temporaryDirectory("busopen")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let bus = try TestProcess(
+      TestPaths.executable("passerelle-bus"), [],
+      environment: [
+        "PASSERELLE_BUS_DATABASE_URL": "postgres://bus@127.0.0.1:\(port)/journal",
+        "PASSERELLE_HTTP_PORT": "0",
+        "PASSERELLE_BUS_INGEST": "ipc://\(directory.path)/in",
+        "PASSERELLE_BUS_LIVE": "ipc://\(directory.path)/live",
+        "PASSERELLE_BUS_QUERY": "ipc://\(directory.path)/query",
+      ])
+    defer { bus.stop() }
+    // Connecting: its connection waits in the listener's queue.
+    let connecting = await eventually(within: .seconds(20)) {
+      var pending = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+      return poll(&pending, 1, 0) > 0
+    }
+    #expect(connecting, "\(bus.outputText)")
+    bus.signal(SIGTERM)
+    #expect(await bus.waitForExit(timeout: .seconds(5)) == 0, "\(bus.outputText)")
+    #expect(bus.outputText.contains("stopped while starting"))
+  }
+
   static func runBus(_ environment: [String: String], _ arguments: [String] = []) async throws -> (
     Int32?, String
   ) {

@@ -22,6 +22,9 @@ public struct ServiceRuntime: Sendable {
   public let readiness: Readiness
   /// The registry `/metrics` exposes.
   public let registry: PrometheusCollectorRegistry
+  /// SIGTERM and SIGINT, watched since ``bootstrap(_:readiness:environment:)`` (`nil`: the
+  /// service group watches them once it runs).
+  private let stopSignals: StopSignals?
 
   /// Creates a runtime without touching process-wide state (for tests and embedding).
   public init(
@@ -31,14 +34,26 @@ public struct ServiceRuntime: Sendable {
     registry: PrometheusCollectorRegistry,
     readiness: Readiness = Readiness()
   ) {
+    self.init(
+      configuration: configuration, environment: environment, logger: logger, registry: registry,
+      readiness: readiness, stopSignals: nil)
+  }
+
+  private init(
+    configuration: RuntimeConfiguration, environment: [String: String], logger: Logger,
+    registry: PrometheusCollectorRegistry, readiness: Readiness, stopSignals: StopSignals?
+  ) {
     self.configuration = configuration
     self.environment = environment
     self.logger = logger
     self.registry = registry
     self.readiness = readiness
+    self.stopSignals = stopSignals
   }
 
-  /// Resolves `options`, then bootstraps logging and metrics for the process.
+  /// Resolves `options`, then bootstraps logging and metrics for the process, and starts watching
+  /// SIGTERM and SIGINT (``StopSignals``): one that comes while the service opens its storage ends
+  /// the process at once with status 0.
   ///
   /// - Throws: `ExitCode` 78 after printing one line on stderr if a setting is invalid.
   public static func bootstrap<Defaults>(
@@ -59,7 +74,8 @@ public struct ServiceRuntime: Sendable {
       environment: environment,
       logger: Logger(label: configuration.service),
       registry: Runtime.metricsRegistry,
-      readiness: readiness
+      readiness: readiness,
+      stopSignals: StopSignals(logger: Logger(label: configuration.service))
     )
   }
 
@@ -107,7 +123,8 @@ public struct ServiceRuntime: Sendable {
     }
     members.append(.init(service: ShutdownNotice(readiness: self.readiness, logger: self.logger)))
     var group = ServiceGroupConfiguration(
-      services: members, gracefulShutdownSignals: [.sigterm, .sigint], logger: self.logger)
+      services: members, gracefulShutdownSignals: stopSignals == nil ? [.sigterm, .sigint] : [],
+      logger: self.logger)
     if let problem = HTTPAddressCheck.problem(
       host: self.configuration.httpHost, port: self.configuration.httpPort)
     {
@@ -120,7 +137,11 @@ public struct ServiceRuntime: Sendable {
         "http.host": "\(self.configuration.httpHost)", "http.port": "\(self.configuration.httpPort)",
       ])
     do {
-      try await ServiceGroup(configuration: group).run()
+      if let stopSignals {
+        try await stopSignals.run(ServiceGroup(configuration: group))
+      } else {
+        try await ServiceGroup(configuration: group).run()
+      }
     } catch {
       self.logger.error("stopped on error", metadata: ["error": "\(error)"])
       throw error
