@@ -169,6 +169,44 @@ import ZeroMQ
     #expect(bus.output.contains("\"msg\":\"drained\""))
   }
 
+  /// SIGTERM while three publishers are mid-stream: the bus drains and exits 0, and every event it
+  /// acknowledged is in the journal when it restarts, once.
+  @Test func aStopMidStreamKeepsEveryAcknowledgedEvent() async throws {
+    let bus = try TestBus()
+    try await bus.start()
+    let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
+      for publisher in 0..<3 {
+        group.addTask {
+          let client = try BusTestSupport.client(bus)
+          let events = BusTestSupport.events(source: "/drain/\(publisher)", count: 20_000)
+          var acked: [String] = []
+          for start in stride(from: 0, to: events.count, by: 50) {
+            let batch = events[start..<(start + 50)]
+            guard let outcomes = try? await client.publish(batch.map { $0.encoded() }, timeout: .seconds(2))
+            else { break }  // the bus has stopped
+            #expect(outcomes.allSatisfy { $0.status == .stored })
+            acked += batch.map { "\($0.source)#\($0.id)" }
+          }
+          return acked
+        }
+      }
+      let client = try BusTestSupport.client(bus)
+      #expect(
+        try await eventually(within: .seconds(30)) { try await client.info().heads.reduce(0, +) >= 3_000 })
+      #expect(await bus.terminate() == 0, "\(bus.output)")
+      return try await group.reduce(into: [String]()) { $0 += $1 }
+    }
+    #expect(bus.output.contains(#""msg":"drained""#) && !bus.output.contains("cut short"))
+    try await bus.start()
+    let stored = try await BusTestSupport.readJournal(try BusTestSupport.client(bus))
+    let storedIdentities = Set(stored.map { "\($0.source)#\($0.id)" })
+    #expect(!acknowledged.isEmpty && acknowledged.count < 60_000, "stopped mid-stream")
+    #expect(storedIdentities.isSuperset(of: acknowledged), "an acknowledged event is missing")
+    #expect(storedIdentities.count == stored.count, "an event was stored twice")
+    #expect(BusTestSupport.orderProblem(stored) == nil, "\(BusTestSupport.orderProblem(stored) ?? "")")
+    #expect(await bus.terminate() == 0)
+  }
+
   /// SIGTERM while the bus is still opening its journal (a "PostgreSQL" that accepts and never
   /// answers) ends it at once with status 0; it used to die of the signal (and, as PID 1 in a
   /// container, to ignore it until SIGKILL).
