@@ -134,14 +134,20 @@ import Testing
 
   @Test(arguments: TestDatabases.backends)
   func rollsBackWhenCancelled(_ backend: TestDatabases.Backend) async throws {
-    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { db in
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { (db: any SQLDatabase) async throws in
+      // Cancelled once the insert has run inside the transaction, not after a guessed delay.
+      let (inserted, insertedSignal) = AsyncStream<Void>.makeStream()
       let task = Task {
+        defer { insertedSignal.finish() }
         try await db.transaction { tx in
           try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+          insertedSignal.yield()
           try await Task.sleep(for: .seconds(30))
         }
       }
-      try await Task.sleep(for: .milliseconds(200))
+      var waitForInsert = inserted.makeAsyncIterator()
+      let insertRan = await waitForInsert.next() != nil
+      #expect(insertRan)
       task.cancel()
       await #expect(throws: CancellationError.self) { try await task.value }
       #expect(try await db.query("SELECT id FROM items", []).isEmpty)
