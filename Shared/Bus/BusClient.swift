@@ -87,8 +87,11 @@ public actor BusClient {
       try socket.set(.receiveHighWaterMark(highWaterMark))
       try socket.set(.reconnect(interval: 100, maximum: 2000))
       // No ZMTP heartbeats here: a subscriber that stops reading (full queue) cannot see PINGs, and
-      // libzmq 4.3.4 then asserts on reconnect (zeromq/libzmq#3937). The bus's `~head` messages
-      // already tell a subscriber the stream is alive.
+      // libzmq 4.3.4 then asserts on reconnect (zeromq/libzmq#3937). TCP keepalive instead: the
+      // bus's `~head` messages arrive every 500 ms, so 5 s of silence starts the kernel's probes,
+      // and a connection whose peer vanished (host down, cable cut) is dropped about 15 s after its
+      // last message; libzmq then reconnects and the subscriber repairs what it missed.
+      try socket.set(.tcpKeepalive(idle: 5, interval: 2, count: 5))
       for prefix in prefixes { try socket.set(.subscribe(Array(prefix.utf8))) }
       try socket.connect(endpoint)
     }
