@@ -6,7 +6,8 @@ import ZeroMQ
 /// ``Subscriber``; this is what both are built on, and what operators' tools use.
 public actor BusClient {
   private let context: Context
-  private let endpoints: BusEndpoints
+  /// Where the bus is.
+  let endpoints: BusEndpoints
   private let security: BusClientSecurity?
   private var ingest: BusRequester?
   private var query: BusRequester?
