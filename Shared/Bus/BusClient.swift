@@ -6,7 +6,8 @@ import ZeroMQ
 /// ``Subscriber``; this is what both are built on, and what operators' tools use.
 public actor BusClient {
   private let context: Context
-  private let endpoints: BusEndpoints
+  /// Where the bus is.
+  let endpoints: BusEndpoints
   private let security: BusClientSecurity?
   private var ingest: BusRequester?
   private var query: BusRequester?
@@ -87,8 +88,11 @@ public actor BusClient {
       try socket.set(.receiveHighWaterMark(highWaterMark))
       try socket.set(.reconnect(interval: 100, maximum: 2000))
       // No ZMTP heartbeats here: a subscriber that stops reading (full queue) cannot see PINGs, and
-      // libzmq 4.3.4 then asserts on reconnect (zeromq/libzmq#3937). The bus's `~head` messages
-      // already tell a subscriber the stream is alive.
+      // libzmq 4.3.4 then asserts on reconnect (zeromq/libzmq#3937). TCP keepalive instead: the
+      // bus's `~head` messages arrive every 500 ms, so 5 s of silence starts the kernel's probes,
+      // and a connection whose peer vanished (host down, cable cut) is dropped about 15 s after its
+      // last message; libzmq then reconnects and the subscriber repairs what it missed.
+      try socket.set(.tcpKeepalive(idle: 5, interval: 2, count: 5))
       for prefix in prefixes { try socket.set(.subscribe(Array(prefix.utf8))) }
       try socket.connect(endpoint)
     }

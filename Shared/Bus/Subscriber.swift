@@ -15,7 +15,8 @@ import ServiceLifecycle
 ///
 /// A handler that throws ``Rejection`` (or an `EventDecodingError`) sends the event to
 /// `bus_dead_letters` with the reason, in the same transaction, and the stream goes on. Any other
-/// error is retried with backoff, then dead-lettered, so one bad event never blocks a partition.
+/// error is retried with backoff, then dead-lettered, so one bad event never blocks a partition;
+/// so is an event whose transaction does not commit (a deferred constraint checked at `COMMIT`).
 public struct Subscriber: Service {
   /// Which partitions this instance consumes.
   public enum Assignment: Sendable, Hashable {
@@ -47,7 +48,8 @@ public struct Subscriber: Service {
     public var assignment: Assignment
     /// Where to start without a checkpoint.
     public var start: Start
-    /// Events per fetch while catching up.
+    /// Events per fetch while catching up (at most 1000, what the bus returns; halved for a while
+    /// after a fetch that timed out).
     public var fetchBatch: Int
     /// How often positions are reported to the bus and leases renewed.
     public var housekeepingInterval: Duration

@@ -20,6 +20,13 @@ final class SubscriberSession {
   private var persisted: [Int: Int64] = [:]
   /// The last position reported to the bus, per partition.
   private var reported: [Int: Int64] = [:]
+  /// Owned partitions whose catch-up has not reached the head yet: the loop advances them a
+  /// bounded step at a time, and their live messages are left to the catch-up.
+  private var behind: Set<Int> = []
+  /// The partition whose catch-up made the last step (the next step goes to the one after it).
+  private var lastStepped = -1
+  /// Events per `FETCH`: halved after one timed out, grown back after those that did not.
+  private var fetchLimit: BatchLimit
   private let applied = Counter(label: "passerelle_subscriber_events_applied_total")
   private let deadLettered = Counter(label: "passerelle_subscriber_dead_letters_total")
   private let repaired = Counter(label: "passerelle_subscriber_gap_repairs_total")
@@ -32,6 +39,8 @@ final class SubscriberSession {
     self.subscriber = subscriber
     let info = try await Self.waitForBus(subscriber.client, logger: subscriber.logger)
     partitions = info.partitions
+    fetchLimit = BatchLimit(
+      maximum: min(max(subscriber.configuration.fetchBatch, 1), BusLimits.maximumEventsPerFetch))
     live = try await subscriber.client.liveSocket(
       prefixes: [], highWaterMark: subscriber.configuration.liveHighWaterMark)
     if case .leased(let instance, let ttl) = subscriber.configuration.assignment {
@@ -80,43 +89,68 @@ final class SubscriberSession {
     }
   }
 
-  /// The processing loop: live messages, gap repair, and housekeeping between batches.
+  /// The processing loop: live messages, gap repair, catch-up steps, and housekeeping between them.
   ///
-  /// A step that fails (the bus restarting in the middle of a catch-up, a database error, two
-  /// lease heartbeats deadlocking) is retried with backoff: nothing moved unless it committed, and
-  /// what the failed step did not apply comes back as a gap. After ``maximumFailedSteps`` in a row
-  /// the error ends the subscriber (a fault that does not pass is the operator's to see).
+  /// A catch-up goes a bounded step at a time (``pagesPerStep`` pages of one partition), so that
+  /// lease heartbeats, position reports, the other partitions and graceful shutdown never wait for
+  /// a whole backlog. A step that fails (the bus restarting in the middle of a catch-up, a
+  /// database error, two lease heartbeats deadlocking) is retried with backoff: nothing moved
+  /// unless it committed, and what the failed step did not apply comes back as a gap. After
+  /// ``maximumFailedSteps`` in a row the error ends the subscriber (a fault that does not pass is
+  /// the operator's to see).
   private func consume() async throws {
     var lastHousekeeping: ContinuousClock.Instant?
     let interval = subscriber.configuration.housekeepingInterval
     var failures = 0
-    while !Task.isShuttingDownGracefully {
-      do {
-        if lastHousekeeping.map({ ContinuousClock.now - $0 >= interval }) ?? true {
-          try await rebalance()
-          if lastHousekeeping != nil {
-            try await catchUpWhereBehind()
-            await reportPositions()
+    do {
+      while !Task.isShuttingDownGracefully {
+        do {
+          if lastHousekeeping.map({ ContinuousClock.now - $0 >= interval }) ?? true {
+            try await rebalance()
+            if lastHousekeeping != nil {
+              try await catchUpWhereBehind()
+              try await persistSkippedStretches()
+              await reportPositions()
+            }
+            lastHousekeeping = .now
           }
-          lastHousekeeping = .now
+          if let partition = behind.sorted().first(where: { $0 > lastStepped }) ?? behind.min() {
+            lastStepped = partition
+            try await catchUp(partition)
+          }
+          // While a catch-up is under way the loop only takes what has already arrived.
+          if let first = behind.isEmpty
+            ? try await live.receive(timeout: interval) : live.receiveIfAvailable()
+          {
+            var batch = [first]
+            while batch.count < 1000, let more = live.receiveIfAvailable() { batch.append(more) }
+            try await process(batch)
+          }
+          failures = 0
+        } catch let error
+          where !(error is Subscriber.Stop || error is CancellationError || error is AsyncSocket.Closed)
+        {
+          failures += 1
+          failedSteps.increment()
+          guard failures < Self.maximumFailedSteps else { throw error }
+          logger.warning(
+            "subscriber step failed, retrying",
+            metadata: ["subscriber": "\(name)", "attempt": "\(failures)", "error": "\(error)"])
+          try await Task.sleep(for: .milliseconds(100 << min(failures, 7)))
         }
-        if let first = try await live.receive(timeout: interval) {
-          var batch = [first]
-          while batch.count < 1000, let more = live.receiveIfAvailable() { batch.append(more) }
-          try await process(batch)
-        }
-        failures = 0
-      } catch let error
-        where !(error is Subscriber.Stop || error is CancellationError || error is AsyncSocket.Closed)
-      {
-        failures += 1
-        failedSteps.increment()
-        guard failures < Self.maximumFailedSteps else { throw error }
-        logger.warning(
-          "subscriber step failed, retrying",
-          metadata: ["subscriber": "\(name)", "attempt": "\(failures)", "error": "\(error)"])
-        try await Task.sleep(for: .milliseconds(100 << min(failures, 7)))
       }
+    } catch let stop as Subscriber.Stop {
+      // A handler's `Stop` ends the subscriber as graceful shutdown does: leases handed over.
+      try await finish()
+      throw stop
+    }
+    try await finish()
+  }
+
+  /// On the way out: positions written and reported, leases given back, the live socket closed.
+  private func finish() async throws {
+    do { try await persistSkippedStretches() } catch {
+      logger.debug("checkpoint not written on the way out", metadata: ["error": "\(error)"])
     }
     await reportPositions()
     if let leases { try await leases.releaseAll() }
@@ -125,6 +159,9 @@ final class SubscriberSession {
 
   /// How many failed steps in a row end the subscriber: about 40 s of backoff in all.
   static let maximumFailedSteps = 9
+
+  /// How many `FETCH` pages of one partition a catch-up step applies before the loop goes on.
+  static let pagesPerStep = 2
 
   // MARK: Partitions
 
@@ -141,6 +178,7 @@ final class SubscriberSession {
       try await live.set(.unsubscribe(Array(Topic.prefix(partition: partition).utf8)))
       expected[partition] = nil
       persisted[partition] = nil
+      behind.remove(partition)
       logger.info("released partition", metadata: ["subscriber": "\(name)", "partition": "\(partition)"])
     }
     let added = wanted.subtracting(current).sorted()
@@ -162,20 +200,20 @@ final class SubscriberSession {
       logger.info(
         "consuming partition",
         metadata: ["subscriber": "\(name)", "partition": "\(partition)", "from": "\(start + 1)"])
-      try await catchUp(partition)
+      behind.insert(partition)
     }
   }
 
-  /// Catches up every owned partition whose head, asked of the bus, is at or past the next offset
-  /// to apply. The `~head` heartbeats on the live stream usually tell first, but they are dropped
-  /// like any live message: a burst of one per partition does not fit a queue smaller than the
-  /// partition count, so without this a partition whose last events and heartbeats were all
-  /// dropped would wait for its next event.
+  /// Marks for catch-up every owned partition whose head, asked of the bus, is at or past the next
+  /// offset to apply. The `~head` heartbeats on the live stream usually tell first, but they are
+  /// dropped like any live message: a burst of one per partition does not fit a queue smaller
+  /// than the partition count, so without this a partition whose last events and heartbeats were
+  /// all dropped would wait for its next event.
   private func catchUpWhereBehind() async throws {
     let heads = try await subscriber.client.info().heads
     for (partition, next) in expected.sorted(by: { $0.key < $1.key })
     where heads.indices.contains(partition) && heads[partition] >= next {
-      try await catchUp(partition)
+      behind.insert(partition)
     }
   }
 
@@ -194,7 +232,8 @@ final class SubscriberSession {
     var order: [Int] = []
     for message in batch {
       guard message.count == 3, let (partition, type) = Topic.parse(message[0].string),
-        let position = EventPosition(wire: message[1].string), let next = expected[partition]
+        let position = EventPosition(wire: message[1].string), let next = expected[partition],
+        !behind.contains(partition)
       else { continue }
       let cursor = next + Int64(pending[partition]?.count ?? 0)
       if type == Topic.headMarker {
@@ -209,10 +248,10 @@ final class SubscriberSession {
         try await flush(partition, &pending)
         repaired.increment()
         try await catchUp(partition)
-        // Only the very next event may follow a catch-up. One further on (another instance moved
-        // the checkpoint below it meanwhile) waits for the next catch-up: applied alone, it would
-        // move the checkpoint past events nobody applied.
-        guard position.offset == expected[partition] else { continue }
+        // Only the very next event may follow a catch-up. One further on (the catch-up step
+        // stopped short of it, or another instance moved the checkpoint below it meanwhile) waits
+        // for the next step: applied alone, it would move the checkpoint past events nobody applied.
+        guard !behind.contains(partition), position.offset == expected[partition] else { continue }
       }
       if pending[partition] == nil { order.append(partition) }
       pending[partition, default: []].append((position.offset, message[2].bytes))
@@ -226,15 +265,26 @@ final class SubscriberSession {
     try await apply(partition, items, through: last.offset)
   }
 
-  /// Fetches from the journal until the partition has caught up with its head, from wherever the
-  /// checkpoint is: if another instance moves it meanwhile, fetching goes on from there.
+  /// One step of catching up: fetches at most ``pagesPerStep`` pages from the journal, from
+  /// wherever the checkpoint is (if another instance moves it meanwhile, fetching goes on from
+  /// there). The partition stays in ``behind`` until a step reaches the head.
   private func catchUp(_ partition: Int) async throws {
     let prefixes = subscriber.configuration.prefixes
-    while let from = expected[partition] {
-      let (header, bodies) = try await subscriber.client.fetch(
-        FetchRequest(
-          partition: partition, from: from, max: subscriber.configuration.fetchBatch,
-          prefixes: prefixes.isEmpty ? nil : prefixes))
+    behind.insert(partition)
+    for _ in 0..<Self.pagesPerStep {
+      guard let from = expected[partition] else { break }
+      let size = fetchLimit.current
+      let header: FetchHeader
+      let bodies: [Frame]
+      do {
+        (header, bodies) = try await subscriber.client.fetch(
+          FetchRequest(
+            partition: partition, from: from, max: size, prefixes: prefixes.isEmpty ? nil : prefixes))
+      } catch let timeout as BusRequester.Timeout {
+        fetchLimit.shrink(after: size)
+        throw timeout
+      }
+      fetchLimit.grow()
       if header.low > from {
         logger.warning(
           "events expired by retention before this subscriber read them",
@@ -244,9 +294,12 @@ final class SubscriberSession {
       }
       let items = zip(header.offsets, bodies).map { (offset: $0, body: $1.bytes) }
       if header.next > from { try await apply(partition, items, through: header.next - 1) }
-      if header.next <= from { return }
-      if header.next > header.head && expected[partition] == header.next { return }
+      if header.next <= from || (header.next > header.head && expected[partition] == header.next) {
+        behind.remove(partition)
+        return
+      }
     }
+    if expected[partition] == nil { behind.remove(partition) }
   }
 
   // MARK: Applying
@@ -283,19 +336,15 @@ final class SubscriberSession {
     var attempt = 0
     while true {
       do {
-        try await commit(
+        let dead = try await commit(
           partition, deliveries, undecodable, through: last, savepoints: attempt > 0,
           isolateFailures: attempt >= 3)
+        applied.increment(by: deliveries.count - dead)
         break
       } catch let stop as Subscriber.Stop {
         throw stop
       } catch is CheckpointMoved {
-        let stored = try await loadCheckpoint(partition) ?? 0
-        logger.warning(
-          "checkpoint moved by another instance",
-          metadata: ["partition": "\(partition)", "checkpoint": "\(stored)"])
-        expected[partition] = stored + 1
-        persisted[partition] = stored
+        try await checkpointMoved(partition)
         return
       } catch is Subscriber.Rejection where attempt == 0 {
         attempt = 1
@@ -303,7 +352,16 @@ final class SubscriberSession {
         attempt = 1
       } catch {
         attempt += 1
-        guard attempt <= 3 else { throw error }
+        guard attempt <= 3 else {
+          // Every handler error is dead-lettered by now, so the transaction itself does not
+          // commit (a deferred constraint, a serialization failure): one event per transaction
+          // finds the event at fault.
+          logger.warning(
+            "batch does not commit, applying its events one per transaction",
+            metadata: ["partition": "\(partition)", "error": "\(error)"])
+          try await applyOneByOne(partition, deliveries, undecodable, through: last)
+          return
+        }
         logger.warning(
           "applying events failed, retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
         try await Task.sleep(for: .milliseconds(100 << attempt))
@@ -311,18 +369,87 @@ final class SubscriberSession {
     }
     expected[partition] = last + 1
     persisted[partition] = last
-    applied.increment(by: deliveries.count)
+  }
+
+  /// Applies a batch that will not commit one event per transaction; an event whose own
+  /// transaction does not commit either is dead-lettered with the reason, and the stream goes on.
+  private func applyOneByOne(
+    _ partition: Int, _ deliveries: [Subscriber.Delivery],
+    _ undecodable: [(offset: Int64, body: [UInt8], reason: String)], through last: Int64
+  ) async throws {
+    var waiting = undecodable[...]
+    for (index, delivery) in deliveries.enumerated() {
+      let through = index == deliveries.count - 1 ? last : delivery.position.offset
+      let dead = Array(waiting.prefix { $0.offset <= through })
+      waiting = waiting.dropFirst(dead.count)
+      do {
+        let rejected = try await commit(
+          partition, [delivery], dead, through: through, savepoints: true, isolateFailures: true)
+        applied.increment(by: 1 - rejected)
+      } catch let stop as Subscriber.Stop {
+        throw stop
+      } catch is CheckpointMoved {
+        return try await checkpointMoved(partition)
+      } catch {
+        let reason = "transaction failed: \(error)"
+        do {
+          _ = try await commit(
+            partition, [], dead + [(delivery.position.offset, delivery.event.encoded(), reason)],
+            through: through, savepoints: false, isolateFailures: false)
+        } catch is CheckpointMoved {
+          return try await checkpointMoved(partition)
+        }
+      }
+      expected[partition] = through + 1
+      persisted[partition] = through
+    }
+    if deliveries.isEmpty || !waiting.isEmpty {
+      do {
+        _ = try await commit(
+          partition, [], Array(waiting), through: last, savepoints: false, isolateFailures: false)
+      } catch is CheckpointMoved {
+        return try await checkpointMoved(partition)
+      }
+      expected[partition] = last + 1
+      persisted[partition] = last
+    }
+  }
+
+  /// Another instance moved the checkpoint: go on from where it is now.
+  private func checkpointMoved(_ partition: Int) async throws {
+    let stored = try await loadCheckpoint(partition) ?? 0
+    logger.warning(
+      "checkpoint moved by another instance",
+      metadata: ["partition": "\(partition)", "checkpoint": "\(stored)"])
+    expected[partition] = stored + 1
+    persisted[partition] = stored
+  }
+
+  /// Writes the checkpoint of every partition whose position has moved past it over events this
+  /// subscriber skipped (other types, or a start at `latest`/an offset): the next start, the
+  /// reported lag and the retention check then see where it really is. Called now and then.
+  private func persistSkippedStretches() async throws {
+    for (partition, next) in expected.sorted(by: { $0.key < $1.key })
+    where next - 1 > persisted[partition] ?? 0 {
+      do {
+        _ = try await commit(partition, [], [], through: next - 1, savepoints: false, isolateFailures: false)
+        persisted[partition] = next - 1
+      } catch is CheckpointMoved {
+        try await checkpointMoved(partition)
+      }
+    }
   }
 
   /// One transaction: every delivery through the handler, dead letters, checkpoint.
   ///
   /// With `savepoints`, each event runs in its own savepoint and a rejected one is dead-lettered
-  /// alone; with `isolateFailures` too, any handler error dead-letters its event.
+  /// alone; with `isolateFailures` too, any handler error dead-letters its event. Returns how many
+  /// of `deliveries` were dead-lettered.
   private func commit(
     _ partition: Int, _ deliveries: [Subscriber.Delivery],
     _ undecodable: [(offset: Int64, body: [UInt8], reason: String)],
     through last: Int64, savepoints: Bool, isolateFailures: Bool
-  ) async throws {
+  ) async throws -> Int {
     let name = self.name
     let handler = subscriber.handler
     let fence = persisted[partition] ?? 0
@@ -384,6 +511,7 @@ final class SubscriberSession {
       logger.warning(
         "events dead-lettered", metadata: ["partition": "\(partition)", "count": "\(deadLetters)"])
     }
+    return deadLetters - undecodable.count
   }
 
   // MARK: Reporting

@@ -20,6 +20,10 @@ public enum SocketOption: Sendable {
   case routerMandatory(Bool)
   /// ZMTP heartbeats: ping every `interval`, drop the peer after `timeout`, ask it for `ttl` (ms).
   case heartbeat(interval: Int32, timeout: Int32, ttl: Int32)
+  /// TCP keepalive on (`ZMQ_TCP_KEEPALIVE`): after `idle` seconds without receiving anything the
+  /// kernel probes the peer every `interval` seconds and drops the connection after `count`
+  /// unanswered probes, so a silently dead peer is noticed and libzmq reconnects.
+  case tcpKeepalive(idle: Int32, interval: Int32, count: Int32)
   /// First reconnect delay and its exponential-backoff cap, in milliseconds.
   case reconnect(interval: Int32, maximum: Int32)
   /// Blocking receive timeout in milliseconds (-1 forever).
@@ -57,6 +61,7 @@ public enum SocketOption: Sendable {
     case .immediate: "ZMQ_IMMEDIATE"
     case .routerMandatory: "ZMQ_ROUTER_MANDATORY"
     case .heartbeat: "ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL"
+    case .tcpKeepalive: "ZMQ_TCP_KEEPALIVE/IDLE/INTVL/CNT"
     case .reconnect: "ZMQ_RECONNECT_IVL/IVL_MAX"
     case .receiveTimeout: "ZMQ_RCVTIMEO"
     case .sendTimeout: "ZMQ_SNDTIMEO"
@@ -84,6 +89,11 @@ public enum SocketOption: Sendable {
       [
         (ZMQ_HEARTBEAT_IVL, .int(interval)), (ZMQ_HEARTBEAT_TIMEOUT, .int(timeout)),
         (ZMQ_HEARTBEAT_TTL, .int(ttl)),
+      ]
+    case .tcpKeepalive(let idle, let interval, let count):
+      [
+        (ZMQ_TCP_KEEPALIVE, .int(1)), (ZMQ_TCP_KEEPALIVE_IDLE, .int(idle)),
+        (ZMQ_TCP_KEEPALIVE_INTVL, .int(interval)), (ZMQ_TCP_KEEPALIVE_CNT, .int(count)),
       ]
     case .reconnect(let interval, let maximum):
       [(ZMQ_RECONNECT_IVL, .int(interval)), (ZMQ_RECONNECT_IVL_MAX, .int(maximum))]

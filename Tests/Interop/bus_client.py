@@ -176,6 +176,11 @@ class BusClient:
         sub.rcvhwm = 100_000
         sub.setsockopt(zmq.RECONNECT_IVL, 100)
         sub.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        # No ZMTP heartbeats on a SUB (libzmq#3937): TCP keepalive notices a vanished bus.
+        sub.setsockopt(zmq.TCP_KEEPALIVE, 1)
+        sub.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 5)
+        sub.setsockopt(zmq.TCP_KEEPALIVE_INTVL, 2)
+        sub.setsockopt(zmq.TCP_KEEPALIVE_CNT, 5)
         secure(sub, self.curve)
         for prefix in prefixes:
             sub.setsockopt(zmq.SUBSCRIBE, prefix.encode("utf-8"))

@@ -139,4 +139,14 @@ import ZeroMQ
     try socket.set(.immediate(true))
     #expect(try socket.intOption(23) == 1234)  // ZMQ_SNDHWM
   }
+
+  @Test func tcpKeepaliveIsApplied() throws {
+    let context = try Context()
+    let socket = try Socket(context, type: .sub)
+    try socket.set(.tcpKeepalive(idle: 5, interval: 2, count: 4))
+    #expect(try socket.intOption(34) == 1)  // ZMQ_TCP_KEEPALIVE
+    #expect(try socket.intOption(36) == 5)  // ZMQ_TCP_KEEPALIVE_IDLE
+    #expect(try socket.intOption(37) == 2)  // ZMQ_TCP_KEEPALIVE_INTVL
+    #expect(try socket.intOption(35) == 4)  // ZMQ_TCP_KEEPALIVE_CNT
+  }
 }

@@ -3,6 +3,8 @@
 public enum BusLimits {
   /// The most events one `PUBLISH` may carry.
   public static let maximumEventsPerRequest = 1000
+  /// The most events one `FETCH` returns (the bus clamps `max` to it).
+  public static let maximumEventsPerFetch = 1000
   /// The largest event (one frame) the ingest socket accepts, in bytes: a peer sending more is
   /// disconnected by libzmq and gets no reply.
   public static let maximumEventBytes = 1 << 20
