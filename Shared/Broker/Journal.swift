@@ -521,7 +521,7 @@ public final class Journal: Sendable {
       throw ProtocolError(
         field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
     }
-    let limit = min(max(request.max, 1), 1000)
+    let limit = min(max(request.max, 1), BusLimits.maximumEventsPerFetch)
     let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }.map { Array($0.utf8) }
     guard prefixes.count <= Self.maximumPrefixes,
       prefixes.allSatisfy({ $0.count <= Self.maximumPrefixBytes })
