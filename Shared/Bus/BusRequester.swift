@@ -43,6 +43,10 @@ actor BusRequester {
       if let security { try socket.set(security.socketOption) }
       try socket.set(.reconnect(interval: 100, maximum: 2000))
       try socket.set(.heartbeat(interval: 1000, timeout: 3000, ttl: 3000))
+      // Queue only on a live connection: otherwise libzmq keeps a pipe for the bus while it is
+      // down, every timed-out attempt leaves a copy in it, and all of them reach the bus when it
+      // returns, ahead of the request being waited for.
+      try socket.set(.immediate(true))
       try socket.connect(endpoint)
     }
   }

@@ -207,6 +207,30 @@ import ZeroMQ
     #expect(await bus.terminate() == 0)
   }
 
+  /// Attempts made while the bus is down are not queued for it: when it starts, it receives only
+  /// the request being waited for, not a copy per earlier attempt (which would all be duplicates
+  /// ahead of it).
+  @Test func attemptsWhileTheBusIsDownAreNotQueuedForIt() async throws {
+    let bus = try TestBus(transport: .tcp)
+    let client = try BusTestSupport.client(bus)
+    let events = BusTestSupport.events(source: "/down", count: 100).map { $0.encoded() }
+    for _ in 0..<5 {
+      await #expect(throws: (any Error).self) {
+        _ = try await client.publish(events, timeout: .milliseconds(200))
+      }
+    }
+    try await bus.start()
+    let outcomes = try await client.publish(events, timeout: .seconds(10))
+    #expect(outcomes.allSatisfy { $0.status == .stored })
+    #expect(
+      await eventually(within: .seconds(10)) {
+        (try? await BusTestSupport.metric("passerelle_bus_events_stored_total", of: bus)) == 100
+      })
+    let duplicates = try await BusTestSupport.metric("passerelle_bus_events_duplicate_total", of: bus)
+    #expect((duplicates ?? 0) == 0, "earlier attempts reached the bus: \(duplicates ?? 0) duplicates")
+    #expect(await bus.terminate() == 0)
+  }
+
   /// SIGTERM while the bus is still opening its journal (a "PostgreSQL" that accepts and never
   /// answers) ends it at once with status 0; it used to die of the signal (and, as PID 1 in a
   /// container, to ignore it until SIGKILL).
