@@ -30,8 +30,11 @@ enum DatabaseLocation {
         case ("sslmode", "prefer"): configuration.tls = .prefer(.makeClientConfiguration())
         case ("sslmode", "require"): configuration.tls = .require(.makeClientConfiguration())
         case ("sslmode", let mode): throw invalid("unsupported sslmode '\(mode)' (disable, prefer, require)")
-        case ("synchronous_commit", "off"):
-          throw invalid("synchronous_commit=off: a commit would return before it is durable")
+        case ("synchronous_commit", let value)
+        where !["on", "local", "remote_write", "remote_apply"].contains(value.lowercased()):
+          throw invalid(
+            "synchronous_commit=\(value): a commit would return before it is durable (on, local, remote_write, remote_apply)"
+          )
         case (let name, let value): configuration.options.additionalStartupParameters.append((name, value))
         }
       }

@@ -44,6 +44,7 @@ import Testing
     ("postgres://bus:hunter2@/x", "missing host"),
     ("postgres://bus:hunter2@db/x?sslmode=verify-full", "unsupported sslmode"),
     ("postgres://bus:hunter2@db/x?synchronous_commit=off", "before it is durable"),
+    ("postgres://bus:hunter2@db/x?synchronous_commit=False", "before it is durable"),
     ("sqlite:", "missing SQLite file path"),
   ])
   func rejectsBadURLsWithoutShowingPassword(_ url: String, _ problem: String) async throws {

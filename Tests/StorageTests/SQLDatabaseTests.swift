@@ -69,6 +69,33 @@ import Testing
     }
   }
 
+  /// A transaction whose session is terminated between two of its statements fails (postgres-nio
+  /// drops a statement written to a closed connection without failing it: it used to hang).
+  @Test(arguments: TestDatabases.backends.filter { $0 == .postgres })
+  func aTransactionWhoseConnectionIsLostFailsInsteadOfHanging(_ backend: TestDatabases.Backend) async throws {
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) {
+      (db: any SQLDatabase) async throws in
+      let failure = try await withDeadline(.seconds(20), "a transaction on a terminated session") {
+        do {
+          try await db.transaction { tx in
+            try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(1), .text("a")])
+            let session = try await tx.query("SELECT pg_backend_pid() AS pid", []).first?["pid"] ?? .null
+            _ = try await db.query("SELECT pg_terminate_backend(CAST(? AS integer))", [session])
+            try await Task.sleep(for: .milliseconds(100))
+            try await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", [.integer(2), .text("b")])
+          }
+          return nil as StorageError?
+        } catch let error as StorageError {
+          return error
+        }
+      }
+      #expect(
+        failure?.code == .connectionFailed || failure?.code == .statementFailed,
+        "\(String(describing: failure))")
+      #expect(try await db.query("SELECT id FROM items", []).isEmpty)
+    }
+  }
+
   @Test func anUnreachablePostgreSQLIsAnErrorNotAHang() async throws {
     let failure = try await withDeadline(.seconds(30), "open") {
       do {
@@ -134,7 +161,8 @@ import Testing
 
   @Test(arguments: TestDatabases.backends)
   func rollsBackWhenCancelled(_ backend: TestDatabases.Backend) async throws {
-    try await TestDatabases.withDatabase(backend, migrations: Self.schema) { (db: any SQLDatabase) async throws in
+    try await TestDatabases.withDatabase(backend, migrations: Self.schema) {
+      (db: any SQLDatabase) async throws in
       // Cancelled once the insert has run inside the transaction, not after a guessed delay.
       let (inserted, insertedSignal) = AsyncStream<Void>.makeStream()
       let task = Task {

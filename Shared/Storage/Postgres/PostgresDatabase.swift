@@ -48,7 +48,7 @@ public final class PostgresDatabase: SQLDatabase {
       do {
         let result = try await body(tx)
         try Task.checkCancellation()
-        let ended = try await PostgresTransaction.await(tx.send("COMMIT", []), sql: "COMMIT")
+        let ended = try await tx.result(of: tx.send("COMMIT", []), sql: "COMMIT")
         guard ended.metadata.command == "COMMIT" else {
           throw StorageError(
             code: .statementFailed, statement: "COMMIT", message: "the transaction was rolled back")
@@ -75,7 +75,7 @@ public final class PostgresDatabase: SQLDatabase {
       var failure: (any Error)?
       func record(_ future: EventLoopFuture<PostgresQueryResult>, _ sql: String) async -> Int {
         do {
-          return PostgresTransaction.changes(try await PostgresTransaction.await(future, sql: sql))
+          return PostgresTransaction.changes(try await tx.result(of: future, sql: sql))
         } catch {
           failure = failure ?? error
           return 0
@@ -88,7 +88,7 @@ public final class PostgresDatabase: SQLDatabase {
         for future in results { changed += await record(future, batch.sql) }
         changes.append(changed)
       }
-      let ended = try await PostgresTransaction.await(commit, sql: "COMMIT")
+      let ended = try await tx.result(of: commit, sql: "COMMIT")
       if let failure { throw failure }
       guard ended.metadata.command == "COMMIT" else {
         throw StorageError(

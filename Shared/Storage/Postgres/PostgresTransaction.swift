@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// Statements on one leased connection; ``PostgresDatabase`` opens and closes the transaction.
 struct PostgresTransaction: SQLTransaction, ScriptExecuting {
@@ -11,7 +12,7 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
 
   @discardableResult
   func execute(_ sql: String, _ bindings: [SQLValue]) async throws -> Int {
-    let result = try await Self.await(send(SQLLexer.renumber(sql), bindings), sql: sql)
+    let result = try await result(of: send(SQLLexer.renumber(sql), bindings), sql: sql)
     return Self.changes(result)
   }
 
@@ -19,7 +20,7 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
   func executeBatch(_ sql: String, _ rows: [[SQLValue]]) async throws -> Int {
     var changes = 0
     for future in sendBatch(sql, rows) {
-      changes += Self.changes(try await Self.await(future, sql: sql))
+      changes += Self.changes(try await result(of: future, sql: sql))
     }
     return changes
   }
@@ -63,7 +64,7 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
   private static let maximumBindings = 32_767
 
   func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
-    let result = try await Self.await(send(SQLLexer.renumber(sql), bindings), sql: sql)
+    let result = try await result(of: send(SQLLexer.renumber(sql), bindings), sql: sql)
     return try result.rows.map { row in
       var columns: [String] = []
       var values: [SQLValue] = []
@@ -79,7 +80,7 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
   /// which takes one statement at a time). A `?` in a script is not a placeholder.
   func executeScript(_ sql: String) async throws {
     for statement in SQLLexer.statements(sql) {
-      _ = try await Self.await(send(statement, []), sql: statement)
+      _ = try await result(of: send(statement, []), sql: statement)
     }
   }
 
@@ -97,11 +98,31 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
     connection.query(PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(bindings)), logger: logger)
   }
 
-  static func await(
-    _ future: EventLoopFuture<PostgresQueryResult>, sql: String
+  /// Waits for the result of a statement sent on this connection, or for the connection to close.
+  ///
+  /// A statement written after the connection closed (the server restarted, the session was
+  /// terminated between two statements of a transaction) is dropped by postgres-nio without
+  /// failing its future: waited for alone, it would never end.
+  func result(
+    of future: EventLoopFuture<PostgresQueryResult>, sql: String
   ) async throws -> PostgresQueryResult {
+    let settled = FirstToSettle()
+    let outcome = future.eventLoop.makePromise(of: PostgresQueryResult.self)
+    future.whenComplete { result in
+      if settled.claim() { outcome.completeWith(result) }
+    }
+    connection.closeFuture.whenComplete { _ in
+      if settled.claim() {
+        outcome.fail(
+          StorageError(
+            code: .connectionFailed, statement: String(sql.prefix(60)),
+            message: "the PostgreSQL connection closed before the statement's result"))
+      }
+    }
     do {
-      return try await future.get()
+      return try await outcome.futureResult.get()
+    } catch let error as StorageError {
+      throw error
     } catch {
       throw StorageError(postgres: error, sql: sql)
     }
@@ -113,5 +134,16 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
     case "INSERT", "UPDATE", "DELETE": result.metadata.rows ?? 0
     default: 0
     }
+  }
+}
+
+/// Which of two callbacks completes a promise: the first to claim it (a promise completed twice
+/// is a programming error in NIO).
+private final class FirstToSettle: Sendable {
+  private let settled = Atomic(false)
+
+  /// `true` for the first caller only.
+  func claim() -> Bool {
+    settled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
   }
 }
