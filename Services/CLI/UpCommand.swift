@@ -33,10 +33,15 @@ struct UpCommand: AsyncParsableCommand {
     let logger = CommandSupport.bootstrapLogging()
     let folder = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    // Beside this executable, however it was started (by path, or found on PATH).
+    let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
       .deletingLastPathComponent()
+    let busExecutable = binaries.appendingPathComponent("passerelle-bus")
+    guard FileManager.default.isExecutableFile(atPath: busExecutable.path) else {
+      throw CommandSupport.failure("passerelle-bus not found at \(busExecutable.path)", exitCode: 69)
+    }
     let busProcess = Process()
-    busProcess.executableURL = binaries.appendingPathComponent("passerelle-bus")
+    busProcess.executableURL = busExecutable
     var environment = ProcessInfo.processInfo.environment
     // The bus listens where this command's client connects, flags included.
     let (endpoints, _) = try CommandSupport.resolve(bus)
@@ -81,28 +86,44 @@ struct UpCommand: AsyncParsableCommand {
     let client = try CommandSupport.client(bus)
     // Until the bus answers, or exits (a bad setting, a taken port), or Ctrl-C.
     var answered = false
+    /// The bus ended without being asked to: its status and the end of its log.
+    func busEnded(_ when: String) -> any Error {
+      let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").suffix(3) ?? []
+      let ended =
+        busProcess.terminationReason == .uncaughtSignal
+        ? "was killed by signal \(busProcess.terminationStatus)"
+        : "exited with status \(busProcess.terminationStatus)"
+      return CommandSupport.failure(
+        "passerelle-bus \(ended) \(when); \(log.path) ends with:\n" + lines.joined(separator: "\n"),
+        exitCode: 69)
+    }
     for _ in 0..<60 where !answered && !interrupted.load(ordering: .relaxed) {
-      guard busProcess.isRunning else {
-        let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").suffix(3) ?? []
-        throw CommandSupport.failure(
-          "passerelle-bus exited with status \(busProcess.terminationStatus) while starting; \(log.path) ends with:\n"
-            + lines.joined(separator: "\n"),
-          exitCode: 69)
-      }
+      guard busProcess.isRunning else { throw busEnded("while starting") }
       answered = (try? await client.info(timeout: .milliseconds(500))) != nil
     }
     guard answered || interrupted.load(ordering: .relaxed) else {
       throw CommandSupport.failure("passerelle-bus did not answer within 30 s; see \(log.path)", exitCode: 69)
     }
     if demoRate > 0, !interrupted.load(ordering: .relaxed) {
-      try await DemoPublisher.run(
-        client: client, outbox: folder.appendingPathComponent("passerelle-demo-outbox.db").path,
-        rate: demoRate,
-        journeys: demoJourneys, logger: logger)
+      let outbox = folder.appendingPathComponent("passerelle-demo-outbox.db").path
+      let (rate, journeys) = (demoRate, demoJourneys)
+      // The demo ends with its journeys, with Ctrl-C, or when the bus exits under it.
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+          try await DemoPublisher.run(
+            client: client, outbox: outbox, rate: rate, journeys: journeys, logger: logger)
+        }
+        group.addTask {
+          while busProcess.isRunning, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(200)) }
+        }
+        try await group.next()
+        group.cancelAll()
+      }
     }
     // Without a demo, or once it has published its journeys, the bus runs on.
     while !interrupted.load(ordering: .relaxed), busProcess.isRunning {
       try await Task.sleep(for: .milliseconds(200))
     }
+    guard interrupted.load(ordering: .relaxed) || busProcess.isRunning else { throw busEnded("unasked") }
   }
 }

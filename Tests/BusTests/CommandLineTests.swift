@@ -104,6 +104,38 @@ import Testing
     #expect(log.contains(#""msg":"drained""#), "\(log)")
   }
 
+  /// A bus that dies under `passerelle up` (here while the demo runs) is reported, with its
+  /// status and the end of its log, and `up` exits 69 instead of carrying on without it.
+  @Test func upReportsABusThatDies() async throws {
+    let directory = try TestPaths.temporaryDirectory("up-dies")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let up = try TestProcess(
+      TestPaths.executable("passerelle"),
+      ["up", "--data", directory.appendingPathComponent("data").path, "--demo-rate", "5"],
+      environment: [
+        "PASSERELLE_BUS_INGEST": "ipc://\(directory.path)/in",
+        "PASSERELLE_BUS_LIVE": "ipc://\(directory.path)/live",
+        "PASSERELLE_BUS_QUERY": "ipc://\(directory.path)/query", "PASSERELLE_HTTP_PORT": "0",
+      ])
+    defer { up.stop() }
+    let banner = try #require(
+      await up.waitForLine(startingWith: "passerelle-bus started (pid ", timeout: .seconds(30)),
+      "\(up.outputText)")
+    let busPID = try #require(
+      Int32(banner.dropFirst("passerelle-bus started (pid ".count).prefix { $0.isNumber }))
+    let client = try BusClient(
+      endpoints: BusEndpoints(
+        ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",
+        query: "ipc://\(directory.path)/query"))
+    #expect(
+      await eventually(within: .seconds(30)) {
+        ((try? await client.info(timeout: .seconds(1)).heads.reduce(0, +)) ?? 0) > 0
+      }, "the demo is publishing")
+    kill(busPID, SIGKILL)
+    #expect(await up.waitForExit(timeout: .seconds(20)) == 69, "\(up.outputText)")
+    #expect(up.outputText.contains("passerelle-bus was killed by signal 9 unasked"), "\(up.outputText)")
+  }
+
   @Test func publishTailAndLag() async throws {
     let bus = try TestBus()
     try await bus.start()
