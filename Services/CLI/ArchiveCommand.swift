@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import PasserelleBus
-import PasserelleRuntime
 import PasserelleEvents
+import PasserelleRuntime
 import PasserelleStorage
 
 /// `passerelle archive`: copies the bus into a SQL database, exactly once, for analytics and audits.

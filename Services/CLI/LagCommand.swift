@@ -12,7 +12,8 @@ struct LagCommand: AsyncParsableCommand {
 
   func run() async throws {
     _ = CommandSupport.bootstrapLogging()
-    let report = try await CommandSupport.client(bus).lag()
+    let client = try CommandSupport.client(bus)
+    let report = try await CommandSupport.reaching(bus) { try await client.lag() }
     if json {
       print(String(decoding: WireJSON.encode(report), as: UTF8.self))
       return

@@ -16,9 +16,11 @@ struct PublishCommand: AsyncParsableCommand {
       They then go into a durable outbox (--outbox), which is drained to the bus in order; \
       resending after a bus restart is safe (the bus stores an event once per source and id).
 
-      Exit status: 0 all published; 65 a bad event (nothing sent) or events the bus rejected; \
-      66 --file unreadable; 75 not all acknowledged within --timeout (they stay in the outbox); \
-      78 a bad setting.
+      Events an earlier run left in the outbox (it gave up waiting) are sent first and counted apart.
+
+      Exit status: 0 all published; 65 a bad or too large event (nothing sent) or events the bus \
+      rejected; 66 --file unreadable; 75 not all acknowledged within --timeout (they stay in the \
+      outbox); 78 a bad setting.
       """)
 
   @OptionGroup var bus: BusOptions
@@ -37,31 +39,44 @@ struct PublishCommand: AsyncParsableCommand {
     try await Database.withDatabase(url: outbox, logger: logger, migrations: BusClientSchema.migrations) {
       database in
       let publisher = Publisher(database: database)
-      // The outbox keeps the rejections of earlier runs: report only this run's.
+      // The outbox keeps the rejections of earlier runs: report only this run's. Events an earlier
+      // run left unacknowledged go first, and are told apart.
       let earlierRejections = try await publisher.rejected().count
+      let leftovers = try await publisher.pending()
+      if leftovers > 0 { print("sending first \(leftovers) events left in \(outbox) by an earlier run") }
       try await publisher.publish(parsed)
       let sender = OutboxSender(database: database, client: client, logger: logger)
       let deadline = ContinuousClock.now + .seconds(timeout)
       var backoff = Duration.milliseconds(50)
+      var lastError: (any Error)?
       while try await publisher.pending() > 0 {
         guard ContinuousClock.now < deadline else {
           throw CommandSupport.failure(
-            "the bus did not acknowledge \(try await publisher.pending()) events in \(timeout) s; they stay in \(outbox)",
+            "the bus did not acknowledge \(try await publisher.pending()) events in \(timeout) s; they stay in \(outbox)"
+              + (lastError.map { " (last error: \($0))" } ?? ""),
             exitCode: 75)
         }
         do {
           try await sender.sendBatch()
           backoff = .milliseconds(50)
         } catch {
+          lastError = error
           try await Task.sleep(for: min(backoff, deadline - ContinuousClock.now))
           backoff = min(backoff * 2, .seconds(1))
         }
       }
       let rejected = try await publisher.rejected().dropFirst(earlierRejections)
-      for item in rejected { print("rejected \(item.eventId): field \"\(item.field)\": \(item.reason)") }
+      let ours = Set(parsed.map(\.id))
+      for item in rejected {
+        let whose = ours.contains(item.eventId) ? "" : " (left by an earlier run)"
+        print("rejected \(item.eventId)\(whose): field \"\(item.field)\": \(item.reason)")
+      }
+      let rejectedOfOurs = rejected.filter { ours.contains($0.eventId) }.count
       print(
-        "published \(parsed.count - rejected.count) events"
-          + (rejected.isEmpty ? "" : ", \(rejected.count) rejected"))
+        "published \(Self.events(parsed.count - rejectedOfOurs))"
+          + (rejectedOfOurs == 0 ? "" : ", \(rejectedOfOurs) rejected")
+          + (leftovers == 0
+            ? "" : "; and \(leftovers - (rejected.count - rejectedOfOurs)) left by an earlier run"))
       if !rejected.isEmpty { throw ExitCode(65) }
     }
   }
@@ -107,9 +122,15 @@ struct PublishCommand: AsyncParsableCommand {
       if let problem = Topic.reservedTypeProblem(event.type) {
         throw CommandSupport.failure("\(origin): field \"type\": \(problem)", exitCode: 65)
       }
+      if let problem = BusLimits.sizeProblem(ofEvent: event.encoded()) {
+        throw CommandSupport.failure("\(origin): too large: \(problem)", exitCode: 65)
+      }
       return event
     }
   }
+
+  /// "1 event", "2 events".
+  private static func events(_ count: Int) -> String { count == 1 ? "1 event" : "\(count) events" }
 
   /// A file error's reason without Foundation's domain and code.
   private static func reason(_ error: any Error) -> String {

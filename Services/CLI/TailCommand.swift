@@ -36,7 +36,7 @@ struct TailCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = CommandSupport.bootstrapLogging()
     let client = try CommandSupport.client(bus)
-    let info = try await client.info()
+    let info = try await CommandSupport.reaching(bus) { try await client.info() }
     var partitions = Set(0..<info.partitions)
     if let partition {
       guard partitions.contains(partition) else {

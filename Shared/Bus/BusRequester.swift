@@ -10,12 +10,6 @@ import ZeroMQ
 /// a bus restart only costs the requests in flight, which the caller retries (publishing is
 /// idempotent).
 actor BusRequester {
-  /// The bus did not answer in time.
-  struct Timeout: Error, CustomStringConvertible {
-    let endpoint: String
-    let command: Command
-    var description: String { "no reply to \(command.rawValue) from \(endpoint) in time" }
-  }
 
   /// A request waiting for its reply.
   private struct Waiting {
@@ -72,11 +66,11 @@ actor BusRequester {
     // A DEALER whose bus is not connected (for instance refused by CURVE) holds the message until
     // one is: it is withdrawn if libzmq has not taken it by the deadline.
     guard try await socket.send([Array(command.rawValue.utf8), id] + body, deadline: deadline) else {
-      throw Timeout(endpoint: endpoint, command: command)
+      throw BusTimeout(endpoint: endpoint, command: command.rawValue)
     }
     guard let reply = await reply(to: id, deadline: deadline) else {
       try Task.checkCancellation()
-      throw Timeout(endpoint: endpoint, command: command)
+      throw BusTimeout(endpoint: endpoint, command: command.rawValue)
     }
     let kind = Command(rawValue: reply[0].string)
     if kind == .error {
@@ -139,4 +133,14 @@ actor BusRequester {
     }
     reading = false
   }
+}
+
+/// The bus did not answer a request in time (it is down, unreachable, or refuses this client's
+/// CURVE key): the request may be sent again.
+public struct BusTimeout: Error, CustomStringConvertible {
+  /// Where the request went.
+  public let endpoint: String
+  /// The request's command, e.g. `PUBLISH`.
+  public let command: String
+  public var description: String { "no reply to \(command) from \(endpoint) in time" }
 }

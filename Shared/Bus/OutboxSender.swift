@@ -133,7 +133,7 @@ public struct OutboxSender: Service {
     if !sendable.isEmpty {
       do {
         outcomes = try await client.publish(sendable, timeout: publishTimeout)
-      } catch let timeout as BusRequester.Timeout {
+      } catch let timeout as BusTimeout {
         progress.shrink(after: batch.count)
         throw timeout
       } catch let error as ProtocolError where Self.isFinalRefusal(error) {

@@ -62,7 +62,7 @@ final class SubscriberSession {
     while !Task.isShuttingDownGracefully {
       do {
         return try await client.info(timeout: .milliseconds(500))
-      } catch is BusRequester.Timeout {
+      } catch is BusTimeout {
         logger.info("waiting for the bus")
         try await Task.sleep(for: .milliseconds(200))
       }
@@ -280,7 +280,7 @@ final class SubscriberSession {
         (header, bodies) = try await subscriber.client.fetch(
           FetchRequest(
             partition: partition, from: from, max: size, prefixes: prefixes.isEmpty ? nil : prefixes))
-      } catch let timeout as BusRequester.Timeout {
+      } catch let timeout as BusTimeout {
         fetchLimit.shrink(after: size)
         throw timeout
       }

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import PasserelleBus
 import PasserelleEvents
+import PasserelleStorage
 import PasserelleTestKit
 import Testing
 
@@ -213,6 +215,37 @@ import Testing
     #expect(noPartition == 78)
     #expect(
       noPartitionOutput.contains(#"--partition="99": the bus has partitions 0-15"#), "\(noPartitionOutput)")
+    // An event larger than the bus takes is refused before anything is sent.
+    let large =
+      #"{"specversion":"1.0","id":"big-1","source":"/x","type":"t","data":""#
+      + String(repeating: "x", count: 1 << 20) + #""}"#
+    let largeFile = bus.directory.appendingPathComponent("large.jsonl")
+    try Data(large.utf8).write(to: largeFile)
+    let (tooLarge, tooLargeOutput) = try await Self.run(
+      ["publish", "--file", largeFile.path, "--outbox", outbox], bus)
+    #expect(tooLarge == 65, "\(tooLargeOutput.prefix(500))")
+    #expect(tooLargeOutput.contains("large.jsonl line 1: too large"), "\(tooLargeOutput.prefix(500))")
+    // Events an earlier run left in the outbox go first and are counted apart from this run's.
+    let leftoverOutbox = bus.directory.appendingPathComponent("leftover.db").path
+    try await Database.withDatabase(
+      url: leftoverOutbox, logger: Logger(label: "test"), migrations: BusClientSchema.migrations
+    ) { database in
+      try await Publisher(database: database).publish(BusTestSupport.events(source: "/left", count: 3))
+    }
+    let (withLeftovers, leftoverOutput) = try await Self.run(
+      [
+        "publish", #"{"specversion":"1.0","id":"now-1","source":"/x","type":"t"}"#, "--outbox",
+        leftoverOutbox,
+      ], bus)
+    #expect(withLeftovers == 0, "\(leftoverOutput)")
+    #expect(leftoverOutput.contains("sending first 3 events left"), "\(leftoverOutput)")
+    #expect(leftoverOutput.contains("published 1 event; and 3 left by an earlier run"), "\(leftoverOutput)")
     #expect(await bus.terminate() == 0)
+    // Without a bus, the query verbs say where they looked, in one line.
+    for verb in ["lag", "tail"] {
+      let (status, output) = try await Self.run([verb], bus)
+      #expect(status == 69, "\(verb): \(output)")
+      #expect(output.contains("no answer from the bus at \(bus.query)"), "\(verb): \(output)")
+    }
   }
 }
