@@ -112,6 +112,8 @@ public struct Broker: Service {
       group.cancelAll()
       return failure
     }
+    // Only now that no CURVE socket is left: unbound, the endpoint would let every client in.
+    zap?.close()
     if let failure { throw failure }
     logger.info("bus drained")
   }

@@ -1,9 +1,9 @@
 /// Answers libzmq's ZAP requests (RFC 27) for a context: CURVE clients get in only when their
 /// public key is on the allow-list.
 ///
-/// Bind it before any CURVE server socket of the same context accepts connections, and keep
-/// ``run()`` going for as long as those sockets live. Without a handler, libzmq lets every CURVE
-/// client in.
+/// Bind it before any CURVE server socket of the same context accepts connections, keep
+/// ``run()`` going for as long as those sockets live, and ``close()`` it after them. Without a
+/// handler bound, libzmq lets every CURVE client in.
 public final class ZAPAuthenticator: Sendable {
   /// What the handler decided for one connection attempt.
   public struct Decision: Sendable {
@@ -46,11 +46,19 @@ public final class ZAPAuthenticator: Sendable {
   }
 
   /// Answers requests until the task is cancelled or the context shuts down.
+  ///
+  /// The ZAP endpoint stays bound after it returns, until ``close()``: handshakes attempted
+  /// meanwhile wait for an answer that does not come (fail closed). Unbound, libzmq would let
+  /// every CURVE client in, so close it only once the CURVE server sockets are closed.
   public func run() async throws {
-    defer { socket.close() }
     for try await request in socket.messages {
       try await socket.send(answer(request))
     }
+  }
+
+  /// Unbinds the ZAP endpoint. Call it after the context's CURVE server sockets are closed.
+  public func close() {
+    socket.close()
   }
 
   private func answer(_ request: Message) -> [[UInt8]] {

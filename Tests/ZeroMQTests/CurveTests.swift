@@ -34,6 +34,31 @@ import ZeroMQ
     }
   }
 
+  /// A handler that has stopped answering still holds the ZAP endpoint until closed, so a client
+  /// that connects meanwhile is not let in (libzmq lets everyone in when no handler is bound).
+  @Test func aStoppedHandlerFailsClosed() async throws {
+    let context = try Context()
+    let server = try CurveKeyPair.generate()
+    let stranger = try CurveKeyPair.generate()
+    let zap = try await ZAPAuthenticator(context, allowedClientKeys: [])
+    let answering = Task { try await zap.run() }
+    answering.cancel()
+    _ = await answering.result
+    defer { zap.close() }
+    let router = try await AsyncSocket(context, type: .router) {
+      try $0.set(.curveServer(secretKey: server.secretKey))
+    }
+    let endpoint = try await router.bind("tcp://127.0.0.1:*")
+    defer { router.close() }
+    let intruder = try await AsyncSocket(context, type: .dealer) {
+      try $0.set(.curveClient(serverKey: server.publicKey, keyPair: stranger))
+      try $0.connect(endpoint)
+    }
+    defer { intruder.close() }
+    _ = try await intruder.send([Array("hello".utf8)], deadline: .now + .seconds(1))
+    #expect(try await router.receive(timeout: .seconds(1)) == nil, "a client got in without a handler")
+  }
+
   @Test func allowListAdmitsKnownClientsOnly() async throws {
     let context = try Context()
     let server = try CurveKeyPair.generate()
