@@ -21,7 +21,8 @@ extension CloudEvent {
   /// Decodes and validates the envelope only, for the bus: `data` is checked to be well-formed
   /// JSON but not built (the result's ``data`` is `.null`; the bus stores the original bytes).
   ///
-  /// Errors are those of ``decode(_:)``, except that duplicate names inside `data` are not checked.
+  /// Errors are those of ``decode(_:)``, duplicate names inside `data` included, so the bus never
+  /// stores an event that consumers cannot decode.
   public static func decodeEnvelope(_ bytes: some ContiguousBytes) throws(EventDecodingError) -> CloudEvent {
     try bytes.withUnsafeBytes { raw in
       Result { () throws(EventDecodingError) in

@@ -306,8 +306,33 @@ import Testing
     #expect(documents.count > 150)
   }
 
+  /// A name repeated inside `data`, at any depth, fails the envelope as it fails the full decoder:
+  /// otherwise the bus would store an event that every consumer dead-letters.
+  @Test(arguments: [
+    #""customerKey":"cus_1","customerKey":"cus_2""#,
+    #""customerKey":"cus_1","x":{"a":[{"b":1},{"b":1,"c":{},"b":2}]}"#,
+    #""customerKey":"cus_1","x":{"a":{"b":1},"a":2}"#,
+    #""customerKey":"cus_1","a":1,"\u0061":2"#,
+    // Canonically equivalent names are equal Swift strings, so the full decoder refuses them too.
+    #""customerKey":"cus_1","\u00e9":1,"e\u0301":2"#, #""customerKey":"cus_1","K":1,"\u212a":2"#,
+    // Past the names compared in place.
+    #""customerKey":"cus_1","#
+      + (0..<40).map { #""n\#($0)":\#($0),"# }.joined() + #""x":{"a":1,"n1":2},"n39":1"#,
+  ])
+  func duplicateNamesInsideDataAreRefused(members: String) throws {
+    let bytes = MalformedInputTests.variant(#""customerKey":"cus_1""#, members)
+    let (full, envelope) = Self.errors(bytes)
+    let error = try #require(full)
+    #expect(error.description.contains("duplicate key"))
+    #expect(envelope == error)
+  }
+
   @Test func validDataOfEveryKindPasses() throws {
-    let data = #"{"s":"a\"b\\c\u00e9 ü","n":[-1,0,1.5e3,true,false,null],"o":{"x":{}},"e":[]}"#
+    // Objects that repeat names of their siblings, parents or children are fine.
+    let data =
+      #"{"s":"a\"b\\c\u00e9 ü","n":[-1,0,1.5e3,true,false,null],"o":{"x":{}},"e":[],"#
+      + #""r":[{"k":1},{"k":2}],"p":{"k":{"k":1},"j":{"k":{"j":1}},"x":1},"#
+      + #""m":{"# + (0..<40).map { #""n\#($0)":{"n\#($0)":1},"# }.joined() + #""é":{"e":1}}}"#
     let bytes = MalformedInputTests.variant(#""data":{"customerKey":"cus_1","#, #""data":{"w":\#(data),"#)
     #expect(try CloudEvent.decodeEnvelope(bytes).id == "evt-9")
     #expect(try CloudEvent.decode(bytes).id == "evt-9")
