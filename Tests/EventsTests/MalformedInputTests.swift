@@ -136,6 +136,59 @@ import Testing
     }
   }
 
+  /// Whether `text` holds a C0 or C1 control character or DEL.
+  static func hasControlCharacter(_ text: String) -> Bool {
+    text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+  }
+
+  /// Error texts end up in database text columns (dead-letter reasons, outbox rejections), where
+  /// PostgreSQL refuses NUL and SQLite cuts the text at it: what they echo of the input has its
+  /// control characters escaped, in the field and in the reason.
+  @Test func errorsEscapeTheControlCharactersTheyEcho() throws {
+    let duplicate = try #require(
+      Self.envelopeError(
+        Self.variant(#""customerKey":"cus_1""#, #""customerKey":"cus_1","k\u0000":1,"k\u0000":2"#)))
+    #expect(duplicate.description.contains(#"duplicate key "k\u0000""#))
+    let badName = try #require(
+      Self.envelopeError(Self.variant(#""partitionkey""#, #""Bad\u0000Name\u0085":"x","partitionkey""#)))
+    #expect(badName.field == #"Bad\u0000Name\u0085"#)
+    let badTime = try #require(
+      Self.caught { () throws(EventDecodingError) in
+        _ = try CloudEvent.decode(
+          Array(
+            #"{"specversion":"1.0","id":"1","source":"/s","type":"customer.erasure.requested.v1","data":{"customerKey":"c","requestId":"r","channel":"web","requestedAt":"now\u0000"}}"#
+              .utf8)
+        ).payload(as: CustomerErasureRequested.self)
+      })
+    #expect(badTime == EventDecodingError(field: "data.requestedAt", reason: .badTime(#"now\u0000"#)))
+    let badKey = try #require(
+      Self.caught { () throws(EventDecodingError) in
+        _ = try CloudEvent.decode(
+          Array(
+            #"{"specversion":"1.0","id":"1","source":"/s","type":"notification.requested.v1","data":{"notificationId":"n","customerKey":"c","purpose":"transactional","template":"t","channels":["sms"],"variables":{"k\n\u001f":1}}}"#
+              .utf8)
+        ).payload(as: NotificationRequested.self)
+      })
+    #expect(badKey.field == #"data.variables.k\u000a\u001f"#)
+    for error in [duplicate, badName, badTime, badKey] {
+      #expect(
+        !Self.hasControlCharacter(error.description) && !Self.hasControlCharacter(error.field), "\(error)")
+    }
+  }
+
+  /// Escaping holds for errors built or changed by code too, and keeps text without them as is.
+  @Test func errorsEscapeControlCharactersWhenBuiltOrChanged() {
+    var error = EventDecodingError(field: "a\u{0}b", reason: .unknownChannel("x\u{9F}\u{1B}é🛒"))
+    #expect(error.field == #"a\u0000b"#)
+    #expect(error.reason == .unknownChannel(#"x\u009f\u001bé🛒"#))
+    error.field = "\u{7F}"
+    error.reason = .invalid("tab\there")
+    #expect(error == EventDecodingError(field: #"\u007f"#, reason: .invalid(#"tab\u0009here"#)))
+    #expect(
+      EventDecodingError(field: "data.a b", reason: .badTime("é\\")).description
+        == #"field "data.a b": bad time "é\" (expected RFC 3339, e.g. 2026-11-24T10:00:00.123Z)"#)
+  }
+
   /// Tens of thousands of extension names (a megabyte of them fits in one event) are checked for
   /// duplicates with a set: the duplicate at the end is still found.
   @Test func aDuplicateAmongManyExtensionsIsFound() {
