@@ -108,7 +108,8 @@ extension CloudEvent {
     var data, partitionKey, sequence, traceParent: JSONValue?
     var hasBase64Data = false
     var extensions: [String: JSONValue] = [:]
-    /// The first extension, in reading order, that is badly named or not a scalar.
+    /// The first extension, in reading order, that is badly named or has a value outside
+    /// CloudEvents' types (a string, a boolean, or an integer in 32 bits).
     var badExtension: EventDecodingError?
     /// Every name not held above (extensions, including `null` and bad ones), for duplicates: a
     /// set, so that an event of a megabyte of extension names costs linear time, not quadratic.
@@ -152,10 +153,12 @@ extension CloudEvent {
         case .null: break
         case .array, .object:
           badExtension = EventDecodingError(
-            field: name, reason: .wrongType(expected: "string, number or boolean"))
+            field: name, reason: .wrongType(expected: "string, integer or boolean"))
         case .string(let text) where CloudEvent.hasControlCharacter(text):
           badExtension = EventDecodingError(field: name, reason: .invalid(CloudEvent.controlCharacterReason))
-        case .bool, .integer, .double, .string: extensions[name] = value
+        case .bool, .string, .integer(Int64(Int32.min)...Int64(Int32.max)): extensions[name] = value
+        case .integer, .double:
+          badExtension = EventDecodingError(field: name, reason: .invalid(CloudEvent.integerReason(name)))
         }
         return true
       }
@@ -179,6 +182,13 @@ extension CloudEvent {
   }
 
   static let controlCharacterReason = "control characters are not allowed in CloudEvents strings"
+
+  /// Why a number is refused in the extension `name`: CloudEvents has no floating point, and its
+  /// Integer is 32-bit, so other numbers could not be carried by every format and SDK unchanged.
+  static func integerReason(_ name: String) -> String {
+    "extension \"\(name)\" is a number but not a CloudEvents Integer (a whole number from \(Int32.min) to "
+      + "\(Int32.max), without fraction or exponent); send it as a string"
+  }
 
   private static func requiredString(_ name: String, _ value: JSONValue?) throws(EventDecodingError) -> String
   {

@@ -202,7 +202,34 @@ import Testing
   @Test func extensionValuesMustBeScalars() {
     let error = Self.envelopeError(Self.variant(#""partitionkey""#, #""tenant":{"id":1},"partitionkey""#))
     #expect(
-      error == EventDecodingError(field: "tenant", reason: .wrongType(expected: "string, number or boolean")))
+      error == EventDecodingError(field: "tenant", reason: .wrongType(expected: "string, integer or boolean"))
+    )
+  }
+
+  /// CloudEvents has no floating point and its Integer is 32-bit: other numbers are refused, naming
+  /// the extension, instead of being rewritten (`12345678901234567890` came back as
+  /// `1.2345678901234567e+19`), by both decoders.
+  @Test(arguments: [
+    "1.5", "1e3", "1E0", "-0.0", "2147483648", "-2147483649", "1099511627776", "12345678901234567890",
+  ])
+  func extensionNumbersMustBeCloudEventsIntegers(number: String) {
+    let bytes = Self.variant(#""partitionkey""#, #""big":\#(number),"partitionkey""#)
+    let expected = EventDecodingError(
+      field: "big",
+      reason: .invalid(
+        #"extension "big" is a number but not a CloudEvents Integer (a whole number from -2147483648 to 2147483647, without fraction or exponent); send it as a string"#
+      ))
+    #expect(Self.envelopeError(bytes) == expected)
+    #expect(
+      Self.caught { () throws(EventDecodingError) in _ = try CloudEvent.decodeEnvelope(bytes) } == expected)
+  }
+
+  /// Integers in 32 bits are kept and written back as they came.
+  @Test(arguments: ["0", "7", "-7", "2147483647", "-2147483648"])
+  func extensionIntegersAreKeptAndWrittenBack(number: String) throws {
+    let event = try CloudEvent.decode(Self.variant(#""partitionkey""#, #""big":\#(number),"partitionkey""#))
+    #expect(event.extensions["big"] == Int64(number).map(JSONValue.integer))
+    #expect(String(decoding: event.encoded(), as: UTF8.self).contains(#""big":\#(number),"#))
   }
 
   @Test func unknownChannelInPayload() throws {
