@@ -33,6 +33,9 @@ extension CloudEvent {
 
   /// Reads the top-level members straight into ``Attributes``, in document order and without a
   /// dictionary; a document that is not an object gets the error ``init(validating:)`` gives it.
+  ///
+  /// A skipped `data` is validated as the empty value of its JSON type the parser gives back, then
+  /// dropped.
   private static func decode(_ buffer: UnsafeBufferPointer<UInt8>, skippingData: Bool)
     throws(EventDecodingError)
     -> CloudEvent
@@ -42,7 +45,9 @@ extension CloudEvent {
     guard try JSONParser.parseMembers(buffer, skippingMember: skipped, { attributes.add($0, $1) }) else {
       return try CloudEvent(validating: JSONParser.parseDocument(buffer, skippingMember: skipped))
     }
-    return try CloudEvent(attributes)
+    var event = try CloudEvent(attributes)
+    if skippingData { event.data = .null }
+    return event
   }
 
   /// Builds an event from an already parsed JSON object, validating every attribute.
@@ -89,13 +94,27 @@ extension CloudEvent {
         field: "data_base64", reason: .invalid("binary data is not supported; send JSON data"))
     }
     if let badExtension { throw badExtension }
+    let subject = try Self.optionalString("subject", attributes.subject)
+    let dataContentType =
+      try Self.optionalString("datacontenttype", attributes.dataContentType) ?? Self.jsonContentType
+    let dataSchema = try Self.optionalString("dataschema", attributes.dataSchema)
+    if let dataSchema, !Self.isAbsoluteURI(dataSchema) {
+      throw EventDecodingError(
+        field: "dataschema",
+        reason: .invalid(
+          "must be an absolute URI, with a scheme and no spaces, e.g. https://example.com/order.json"))
+    }
+    let data = attributes.data ?? .null
+    // The JSON event format (3.1): data of any other media type is a string (or data_base64).
+    if data != .null, data.stringValue == nil, !Self.declaresJSON(dataContentType) {
+      throw EventDecodingError(
+        field: "data",
+        reason: .invalid(
+          "must be a string: datacontenttype \"\(dataContentType)\" is not JSON (*/json or */*+json)"))
+    }
     self.init(
-      id: id, source: source, type: type, subject: try Self.optionalString("subject", attributes.subject),
-      time: time,
-      dataContentType: try Self.optionalString("datacontenttype", attributes.dataContentType)
-        ?? Self.jsonContentType,
-      dataSchema: try Self.optionalString("dataschema", attributes.dataSchema),
-      data: attributes.data ?? .null,
+      id: id, source: source, type: type, subject: subject, time: time, dataContentType: dataContentType,
+      dataSchema: dataSchema, data: data,
       partitionKey: try Self.optionalString("partitionkey", attributes.partitionKey),
       sequence: try Self.optionalString("sequence", attributes.sequence), traceParent: traceParent,
       extensions: extensions)
@@ -179,6 +198,35 @@ extension CloudEvent {
       }
       return false
     }
+  }
+
+  /// Whether the media type `contentType` declares JSON data, as the JSON event format defines it:
+  /// without its parameters, `*/json` or `*/*+json`, in any case (`application/json`, `text/json`,
+  /// `application/cloudevents+json; charset=utf-8`).
+  static func declaresJSON(_ contentType: String) -> Bool {
+    if contentType == jsonContentType { return true }  // nearly every event, without a copy
+    let mediaType = contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces).lowercased()
+    guard let slash = mediaType.firstIndex(of: "/"), slash != mediaType.startIndex else { return false }
+    let subtype = mediaType[mediaType.index(after: slash)...]
+    return subtype == "json" || subtype.hasSuffix("+json")
+  }
+
+  /// Whether `text` is an absolute URI (RFC 3986, 4.3, which CloudEvents' URI type requires): a
+  /// scheme (a letter, then letters, digits, `+`, `-`, `.`) and a colon, and no spaces.
+  static func isAbsoluteURI(_ text: String) -> Bool {
+    func isLetter(_ byte: UInt8) -> Bool {
+      (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+    }
+    let utf8 = text.utf8
+    guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")), let first = utf8.first, isLetter(first) else {
+      return false
+    }
+    let isSchemeByte = { (byte: UInt8) in
+      isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "+")
+        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+    }
+    return utf8[utf8.index(after: utf8.startIndex)..<colon].allSatisfy(isSchemeByte)
+      && !utf8.contains { $0 <= 0x20 || $0 == 0x7F }
   }
 
   static let controlCharacterReason = "control characters are not allowed in CloudEvents strings"

@@ -27,8 +27,9 @@ struct JSONParser {
   /// Parses a whole document: one value, surrounded only by whitespace.
   ///
   /// With `skippedMember`, that member of the top-level object is checked exactly as if it were
-  /// parsed (the same errors, duplicate names included, at the same byte) but not built, and comes
-  /// back as `.null`: the bus validates envelopes without paying for `data`.
+  /// parsed (the same errors, duplicate names included, at the same byte) but not built: it comes
+  /// back as an empty value of its JSON type (`""`, `[]`, `{}`; numbers and literals as they are),
+  /// so the bus validates envelopes without paying for `data` and still knows what kind it is.
   static func parseDocument(
     _ bytes: UnsafeBufferPointer<UInt8>, skippingMember skippedMember: String? = nil
   ) throws(EventDecodingError) -> JSONValue {
@@ -95,15 +96,21 @@ struct JSONParser {
     }
   }
 
-  /// Checks one value exactly as ``parseValue()`` does, without building it.
-  private mutating func skipValue() throws(EventDecodingError) {
+  /// Checks one value exactly as ``parseValue()`` does, without building it; returns an empty
+  /// value of the same JSON type (numbers and literals, cheap to build, as they are).
+  private mutating func skipValue() throws(EventDecodingError) -> JSONValue {
     guard index < bytes.count else { throw failure("expected a value") }
     switch bytes[index] {
-    case UInt8(ascii: "{"): try skipContainer(close: UInt8(ascii: "}"), keyed: true)
-    case UInt8(ascii: "["): try skipContainer(close: UInt8(ascii: "]"), keyed: false)
-    case UInt8(ascii: "\""): _ = try skipString()
-    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parseNumber()
-    default: _ = try parseValue()  // true, false, null, or the same error
+    case UInt8(ascii: "{"):
+      try skipContainer(close: UInt8(ascii: "}"), keyed: true)
+      return .object([:])
+    case UInt8(ascii: "["):
+      try skipContainer(close: UInt8(ascii: "]"), keyed: false)
+      return .array([])
+    case UInt8(ascii: "\""):
+      _ = try skipString()
+      return .string("")
+    default: return try parseValue()  // a number, true, false, null, or the same error
     }
   }
 
@@ -141,7 +148,7 @@ struct JSONParser {
         index += 1
         skipWhitespace()
       }
-      try skipValue()
+      _ = try skipValue()
       if let plainName, names == nil, plainNameCount - firstName < Self.maximumPlainNames {
         for position in firstName..<plainNameCount where equalBytes(plainNames[position], plainName) {
           throw failure("duplicate key \"\(text(plainName))\"")
@@ -247,8 +254,7 @@ struct JSONParser {
       skipWhitespace()
       let value: JSONValue
       if depth == 1, let skippedMember, key == skippedMember {
-        try skipValue()
-        value = .null
+        value = try skipValue()
       } else {
         value = try parseValue()
       }

@@ -232,6 +232,68 @@ import Testing
     #expect(String(decoding: event.encoded(), as: UTF8.self).contains(#""big":\#(number),"#))
   }
 
+  /// The JSON event format: `data` is any JSON value only if `datacontenttype` is JSON; with any
+  /// other media type it is a string, in both decoders.
+  @Test(arguments: [
+    "text/plain", "application/xml", "text/plain; charset=utf-8", "json", "application/jsonx",
+    "application/json-seq", "/json",
+  ])
+  func dataOfANonJSONContentTypeMustBeAString(contentType: String) throws {
+    let expected = EventDecodingError(
+      field: "data",
+      reason: .invalid(
+        #"must be a string: datacontenttype "\#(contentType)" is not JSON (*/json or */*+json)"#))
+    for data in [#"{"a":1}"#, "[]", "1", "true"] {
+      let bytes = Array(
+        #"{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"\#(contentType)","data":\#(data)}"#
+          .utf8)
+      let (full, envelope) = EnvelopeOnlyDecodingTests.errors(bytes)
+      #expect(full == expected, "\(data)")
+      #expect(envelope == expected, "\(data)")
+    }
+    for data in [#","data":"<a/>""#, #","data":null"#, ""] {
+      let bytes = Array(
+        #"{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"\#(contentType)"\#(data)}"#
+          .utf8)
+      #expect(try CloudEvent.decode(bytes).dataContentType == contentType)
+      #expect(try CloudEvent.decodeEnvelope(bytes).data == .null)
+    }
+  }
+
+  /// A JSON media type is one whose subtype, parameters aside and in any case, is `json` or ends in
+  /// `+json`.
+  @Test(arguments: [
+    "application/json", "APPLICATION/Json", "text/json", "application/cloudevents+json",
+    "application/vnd.acme.order+json; version=1", " application/json ; charset=utf-8",
+  ])
+  func anyJSONContentTypeTakesAnyData(contentType: String) throws {
+    let bytes = Self.variant(#""partitionkey""#, #""datacontenttype":"\#(contentType)","partitionkey""#)
+    #expect(try CloudEvent.decode(bytes).payload(as: CustomerIdentified.self).channel == .store)
+    #expect(try CloudEvent.decodeEnvelope(bytes).dataContentType == contentType)
+  }
+
+  /// `dataschema` is a CloudEvents URI: absolute, so with a scheme.
+  @Test(arguments: ["not a uri", "/schemas/order.json", "order.json", "1http://x", ":x", "https://x/a b"])
+  func dataSchemaMustBeAnAbsoluteURI(schema: String) {
+    let bytes = Self.variant(#""partitionkey""#, #""dataschema":"\#(schema)","partitionkey""#)
+    let expected = EventDecodingError(
+      field: "dataschema",
+      reason: .invalid(
+        "must be an absolute URI, with a scheme and no spaces, e.g. https://example.com/order.json"))
+    let (full, envelope) = EnvelopeOnlyDecodingTests.errors(bytes)
+    #expect(full == expected)
+    #expect(envelope == expected)
+  }
+
+  @Test(arguments: [
+    "https://example.com/schemas/order.json", "urn:passerelle:order:v1", "HTTP://X", "a+b-c.d:x",
+    "tag:acme.com,2026:order#v1",
+  ])
+  func absoluteURIsAreDataSchemas(schema: String) throws {
+    let bytes = Self.variant(#""partitionkey""#, #""dataschema":"\#(schema)","partitionkey""#)
+    #expect(try CloudEvent.decode(bytes).dataSchema == schema)
+  }
+
   @Test func unknownChannelInPayload() throws {
     let error = try Self.payloadError(Self.variant(#""channel":"store""#, #""channel":"fax""#))
     #expect(error == EventDecodingError(field: "data.channel", reason: .unknownChannel("fax")))
