@@ -426,7 +426,10 @@ struct JSONParser {
     }
     if isInteger, let value = integer(start..<index) { return .integer(value) }
     let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-    guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
+    guard let value = Double(text), value.isFinite else {
+      index = start  // the number's offset, also when it ends the input
+      throw failure("number out of range")
+    }
     return .double(value)
   }
 

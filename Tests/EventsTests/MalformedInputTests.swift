@@ -58,6 +58,14 @@ import Testing
     #expect(Self.envelopeError(Array(text.utf8))?.field == "$")
   }
 
+  /// A number too large for a `Double` is reported at its first byte, even at the end of the input.
+  @Test(arguments: [("1e400", 0), ("-1e400", 0), ("[1,1e400]", 3), (#"{"a":1E+999}"#, 5)])
+  func numbersOutOfRangeAreReportedWhereTheyStart(text: String, offset: Int) {
+    #expect(
+      Self.caught { () throws(EventDecodingError) in _ = try JSONValue.parse(Array(text.utf8)) }
+        == EventDecodingError(field: "$", reason: .malformedJSON("number out of range at byte \(offset)")))
+  }
+
   @Test func notAnObject() {
     #expect(
       Self.envelopeError(Array("[]".utf8))
@@ -372,7 +380,7 @@ import Testing
     #""data":{"a":[1,2,]}"#, #""data":{"a":tru}"#, #""data":{"a":01}"#,
     #""data":{"a":"\q"}"#, #""data":{"a":"\ud800"}"#, "\"data\":{\"a\":\"tab\there\"}", #""data":{"a" 1}"#,
     #""data":{"a":1 "b":2}"#, #""data":[1 2]"#, #""data":{"a":-}"#, #""data":{"a":1.}"#,
-    #""data":{"a":"é unterminated}"#,
+    #""data":{"a":"é unterminated}"#, #""data":{"a":1e400}"#,
     // Errors outside data are untouched.
     #""specversion":"0.3""#, #""id":"""#, #""time":"yesterday""#,
   ])
