@@ -45,9 +45,7 @@ extension CloudEvent {
     guard try JSONParser.parseMembers(buffer, skippingMember: skipped, { attributes.add($0, $1) }) else {
       return try CloudEvent(validating: JSONParser.parseDocument(buffer, skippingMember: skipped))
     }
-    var event = try CloudEvent(attributes)
-    if skippingData { event.data = .null }
-    return event
+    return try CloudEvent(attributes, keepingData: !skippingData)
   }
 
   /// Builds an event from an already parsed JSON object, validating every attribute.
@@ -58,11 +56,12 @@ extension CloudEvent {
     var attributes = Attributes()
     // By name, so that an object with two bad extensions always gets the same error.
     for (name, value) in members.sorted(by: { $0.key < $1.key }) { _ = attributes.add(name, value) }
-    try self.init(attributes)
+    try self.init(attributes, keepingData: true)
   }
 
-  /// Validates collected attributes in a fixed order, so the same event always gets the same error.
-  private init(_ attributes: Attributes) throws(EventDecodingError) {
+  /// Validates collected attributes in a fixed order, so the same event always gets the same error;
+  /// without `keepingData`, `data` is validated, then left out (`.null`).
+  private init(_ attributes: Attributes, keepingData: Bool) throws(EventDecodingError) {
     let extensions = attributes.extensions
     let badExtension = attributes.badExtension
     let version = try Self.requiredString("specversion", attributes.specVersion)
@@ -114,7 +113,7 @@ extension CloudEvent {
     }
     self.init(
       id: id, source: source, type: type, subject: subject, time: time, dataContentType: dataContentType,
-      dataSchema: dataSchema, data: data,
+      dataSchema: dataSchema, data: keepingData ? data : .null,
       partitionKey: try Self.optionalString("partitionkey", attributes.partitionKey),
       sequence: try Self.optionalString("sequence", attributes.sequence), traceParent: traceParent,
       extensions: extensions)
