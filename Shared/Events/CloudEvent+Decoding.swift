@@ -21,7 +21,8 @@ extension CloudEvent {
   /// Decodes and validates the envelope only, for the bus: `data` is checked to be well-formed
   /// JSON but not built (the result's ``data`` is `.null`; the bus stores the original bytes).
   ///
-  /// Errors are those of ``decode(_:)``, except that duplicate names inside `data` are not checked.
+  /// Errors are those of ``decode(_:)``, duplicate names inside `data` included, so the bus never
+  /// stores an event that consumers cannot decode.
   public static func decodeEnvelope(_ bytes: some ContiguousBytes) throws(EventDecodingError) -> CloudEvent {
     try bytes.withUnsafeBytes { raw in
       Result { () throws(EventDecodingError) in
@@ -32,6 +33,9 @@ extension CloudEvent {
 
   /// Reads the top-level members straight into ``Attributes``, in document order and without a
   /// dictionary; a document that is not an object gets the error ``init(validating:)`` gives it.
+  ///
+  /// A skipped `data` is validated as the empty value of its JSON type the parser gives back, then
+  /// dropped.
   private static func decode(_ buffer: UnsafeBufferPointer<UInt8>, skippingData: Bool)
     throws(EventDecodingError)
     -> CloudEvent
@@ -41,7 +45,7 @@ extension CloudEvent {
     guard try JSONParser.parseMembers(buffer, skippingMember: skipped, { attributes.add($0, $1) }) else {
       return try CloudEvent(validating: JSONParser.parseDocument(buffer, skippingMember: skipped))
     }
-    return try CloudEvent(attributes)
+    return try CloudEvent(attributes, keepingData: !skippingData)
   }
 
   /// Builds an event from an already parsed JSON object, validating every attribute.
@@ -52,11 +56,12 @@ extension CloudEvent {
     var attributes = Attributes()
     // By name, so that an object with two bad extensions always gets the same error.
     for (name, value) in members.sorted(by: { $0.key < $1.key }) { _ = attributes.add(name, value) }
-    try self.init(attributes)
+    try self.init(attributes, keepingData: true)
   }
 
-  /// Validates collected attributes in a fixed order, so the same event always gets the same error.
-  private init(_ attributes: Attributes) throws(EventDecodingError) {
+  /// Validates collected attributes in a fixed order, so the same event always gets the same error;
+  /// without `keepingData`, `data` is validated, then left out (`.null`).
+  private init(_ attributes: Attributes, keepingData: Bool) throws(EventDecodingError) {
     let extensions = attributes.extensions
     let badExtension = attributes.badExtension
     let version = try Self.requiredString("specversion", attributes.specVersion)
@@ -88,13 +93,27 @@ extension CloudEvent {
         field: "data_base64", reason: .invalid("binary data is not supported; send JSON data"))
     }
     if let badExtension { throw badExtension }
+    let subject = try Self.optionalString("subject", attributes.subject)
+    let dataContentType =
+      try Self.optionalString("datacontenttype", attributes.dataContentType) ?? Self.jsonContentType
+    let dataSchema = try Self.optionalString("dataschema", attributes.dataSchema)
+    if let dataSchema, !Self.isAbsoluteURI(dataSchema) {
+      throw EventDecodingError(
+        field: "dataschema",
+        reason: .invalid(
+          "must be an absolute URI, with a scheme and no spaces, e.g. https://example.com/order.json"))
+    }
+    let data = attributes.data ?? .null
+    // The JSON event format (3.1): data of any other media type is a string (or data_base64).
+    if data != .null, data.stringValue == nil, !Self.declaresJSON(dataContentType) {
+      throw EventDecodingError(
+        field: "data",
+        reason: .invalid(
+          "must be a string: datacontenttype \"\(dataContentType)\" is not JSON (*/json or */*+json)"))
+    }
     self.init(
-      id: id, source: source, type: type, subject: try Self.optionalString("subject", attributes.subject),
-      time: time,
-      dataContentType: try Self.optionalString("datacontenttype", attributes.dataContentType)
-        ?? Self.jsonContentType,
-      dataSchema: try Self.optionalString("dataschema", attributes.dataSchema),
-      data: attributes.data ?? .null,
+      id: id, source: source, type: type, subject: subject, time: time, dataContentType: dataContentType,
+      dataSchema: dataSchema, data: keepingData ? data : .null,
       partitionKey: try Self.optionalString("partitionkey", attributes.partitionKey),
       sequence: try Self.optionalString("sequence", attributes.sequence), traceParent: traceParent,
       extensions: extensions)
@@ -107,7 +126,8 @@ extension CloudEvent {
     var data, partitionKey, sequence, traceParent: JSONValue?
     var hasBase64Data = false
     var extensions: [String: JSONValue] = [:]
-    /// The first extension, in reading order, that is badly named or not a scalar.
+    /// The first extension, in reading order, that is badly named or has a value outside
+    /// CloudEvents' types (a string, a boolean, or an integer in 32 bits).
     var badExtension: EventDecodingError?
     /// Every name not held above (extensions, including `null` and bad ones), for duplicates: a
     /// set, so that an event of a megabyte of extension names costs linear time, not quadratic.
@@ -151,10 +171,12 @@ extension CloudEvent {
         case .null: break
         case .array, .object:
           badExtension = EventDecodingError(
-            field: name, reason: .wrongType(expected: "string, number or boolean"))
+            field: name, reason: .wrongType(expected: "string, integer or boolean"))
         case .string(let text) where CloudEvent.hasControlCharacter(text):
           badExtension = EventDecodingError(field: name, reason: .invalid(CloudEvent.controlCharacterReason))
-        case .bool, .integer, .double, .string: extensions[name] = value
+        case .bool, .string, .integer(Int64(Int32.min)...Int64(Int32.max)): extensions[name] = value
+        case .integer, .double:
+          badExtension = EventDecodingError(field: name, reason: .invalid(CloudEvent.integerReason(name)))
         }
         return true
       }
@@ -177,7 +199,43 @@ extension CloudEvent {
     }
   }
 
+  /// Whether the media type `contentType` declares JSON data, as the JSON event format defines it:
+  /// without its parameters, `*/json` or `*/*+json`, in any case (`application/json`, `text/json`,
+  /// `application/cloudevents+json; charset=utf-8`).
+  static func declaresJSON(_ contentType: String) -> Bool {
+    if contentType == jsonContentType { return true }  // nearly every event, without a copy
+    let mediaType = contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces).lowercased()
+    guard let slash = mediaType.firstIndex(of: "/"), slash != mediaType.startIndex else { return false }
+    let subtype = mediaType[mediaType.index(after: slash)...]
+    return subtype == "json" || subtype.hasSuffix("+json")
+  }
+
+  /// Whether `text` is an absolute URI (RFC 3986, 4.3, which CloudEvents' URI type requires): a
+  /// scheme (a letter, then letters, digits, `+`, `-`, `.`) and a colon, and no spaces.
+  static func isAbsoluteURI(_ text: String) -> Bool {
+    func isLetter(_ byte: UInt8) -> Bool {
+      (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+    }
+    let utf8 = text.utf8
+    guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")), let first = utf8.first, isLetter(first) else {
+      return false
+    }
+    let isSchemeByte = { (byte: UInt8) in
+      isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "+")
+        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+    }
+    return utf8[utf8.index(after: utf8.startIndex)..<colon].allSatisfy(isSchemeByte)
+      && !utf8.contains { $0 <= 0x20 || $0 == 0x7F }
+  }
+
   static let controlCharacterReason = "control characters are not allowed in CloudEvents strings"
+
+  /// Why a number is refused in the extension `name`: CloudEvents has no floating point, and its
+  /// Integer is 32-bit, so other numbers could not be carried by every format and SDK unchanged.
+  static func integerReason(_ name: String) -> String {
+    "extension \"\(name)\" is a number but not a CloudEvents Integer (a whole number from \(Int32.min) to "
+      + "\(Int32.max), without fraction or exponent); send it as a string"
+  }
 
   private static func requiredString(_ name: String, _ value: JSONValue?) throws(EventDecodingError) -> String
   {

@@ -33,7 +33,8 @@ public struct CloudEvent: Sendable, Hashable {
   public var sequence: String?
   /// `traceparent` extension: W3C trace context, `00-<32 hex>-<16 hex>-<2 hex>`.
   public var traceParent: String?
-  /// Every other extension attribute, by its lowercase alphanumeric name; values are scalars.
+  /// Every other extension attribute, by its lowercase alphanumeric name; values are strings,
+  /// booleans or integers in the `Int32` range (CloudEvents' types; decoding refuses others).
   public var extensions: [String: JSONValue]
 
   /// Creates an event; `time` defaults to none and `datacontenttype` to `application/json`.

@@ -2,6 +2,11 @@
 ///
 /// `field` is a dotted path from the envelope's root: `"id"`, `"time"`, `"data.channel"`,
 /// `"data.items.0.sku"`; `"$"` is the document itself (for example truncated JSON).
+///
+/// The field and every text in the reason echo input, and end up in logs and database text columns
+/// (PostgreSQL refuses NUL in text, SQLite truncates at it): control characters in them (C0, DEL
+/// and C1) are written as `\u0000`-style escapes, on creation and on every change, so no error text
+/// ever holds one.
 public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
   /// What was wrong with the field.
   public enum Reason: Sendable, Equatable {
@@ -21,15 +26,19 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
     case invalid(String)
   }
 
-  /// Dotted path of the field at fault, `"$"` for the whole document.
-  public var field: String
-  /// What was wrong with it.
-  public var reason: Reason
+  /// Dotted path of the field at fault, `"$"` for the whole document; control characters escaped.
+  public var field: String {
+    didSet { field = Self.escapingControlCharacters(field) }
+  }
+  /// What was wrong with it; control characters in its texts escaped.
+  public var reason: Reason {
+    didSet { reason = reason.escapingControlCharacters() }
+  }
 
-  /// Creates an error for `field`.
+  /// Creates an error for `field`, escaping control characters in `field` and `reason`.
   public init(field: String, reason: Reason) {
-    self.field = field
-    self.reason = reason
+    self.field = Self.escapingControlCharacters(field)
+    self.reason = reason.escapingControlCharacters()
   }
 
   /// The reason alone, e.g. `unknown channel "fax" (expected one of store, web, …)`.
@@ -49,5 +58,38 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
   /// A one-line explanation, e.g. `field "data.channel": unknown channel "fax" (expected one of store, web, …)`.
   public var description: String {
     "field \"\(field)\": \(explanation)"
+  }
+
+  /// `text` with each control character (U+0000–U+001F, U+007F–U+009F) written as `\u` and four
+  /// lowercase hex digits; `text` itself, without a copy, in the usual case of none.
+  static func escapingControlCharacters(_ text: String) -> String {
+    guard CloudEvent.hasControlCharacter(text) else { return text }
+    var escaped = ""
+    escaped.reserveCapacity(text.utf8.count + 5)
+    for scalar in text.unicodeScalars {
+      guard scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) else {
+        escaped.unicodeScalars.append(scalar)
+        continue
+      }
+      let hex = String(scalar.value, radix: 16)
+      escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    }
+    return escaped
+  }
+}
+
+extension EventDecodingError.Reason {
+  /// The same reason with control characters escaped in its text.
+  fileprivate func escapingControlCharacters() -> Self {
+    let escape = EventDecodingError.escapingControlCharacters
+    return switch self {
+    case .malformedJSON(let detail): .malformedJSON(escape(detail))
+    case .missing: .missing
+    case .wrongType(let expected): .wrongType(expected: escape(expected))
+    case .unknownChannel(let value): .unknownChannel(escape(value))
+    case .badTime(let value): .badTime(escape(value))
+    case .badSpecVersion(let value): .badSpecVersion(escape(value))
+    case .invalid(let detail): .invalid(escape(detail))
+    }
   }
 }

@@ -13,10 +13,10 @@ public enum EventTime {
     return text.withUTF8 { parse(utf8: $0) }
   }
 
-  /// Writes `date` in UTC with millisecond precision (rounded to the nearest millisecond).
+  /// Writes `date` in UTC with millisecond precision, truncated (never rounded up: rounding would
+  /// write `9999-12-31T23:59:59.9999Z` as year 10000, which cannot be read back).
   public static func format(_ date: Date) -> String {
-    let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-    let (seconds, milliseconds) = floorDivide(totalMilliseconds, 1000)
+    let (seconds, milliseconds) = millisecondParts(date)
     let (days, secondOfDay) = floorDivide(seconds, 86_400)
     let (year, month, day) = civil(fromDays: days)
     return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
@@ -28,8 +28,21 @@ public enum EventTime {
   ///
   /// Built the same way `parse` builds dates (whole seconds plus fraction), so equal instants compare equal.
   public static func truncatedToMilliseconds(_ date: Date) -> Date {
-    let (seconds, milliseconds) = floorDivide(Int64((date.timeIntervalSince1970 * 1000).rounded(.down)), 1000)
+    let (seconds, milliseconds) = millisecondParts(date)
     return Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1000)
+  }
+
+  /// `date` as whole seconds since 1970 and the milliseconds into that second, truncated.
+  ///
+  /// A `Date` is a `Double`, so `.123` may be held as `.12299999…`: a millisecond boundary less
+  /// than the `Double`'s error away (a few units in the last place, at least a microsecond) counts
+  /// as reached. Milliseconds never carry into the next second, which only `parse` could write.
+  private static func millisecondParts(_ date: Date) -> (seconds: Int64, milliseconds: Int64) {
+    let interval = date.timeIntervalSince1970
+    let seconds = interval.rounded(.down)
+    let slack = max(interval.ulp * 4, 0.000_001)
+    let milliseconds = min(((interval - seconds + slack) * 1000).rounded(.down), 999)
+    return (Int64(seconds), Int64(milliseconds))
   }
 
   private static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
@@ -86,7 +99,8 @@ public enum EventTime {
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
     // In UTC the instant must still have a four-digit year, or it could not be written back.
     guard (Self.earliestSeconds...Self.latestSeconds).contains(seconds) else { return nil }
-    return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    // Nor may rounding to a `Double` carry a fraction such as .999999999 into the next second.
+    return Date(timeIntervalSince1970: min(Double(seconds) + fraction, Double(seconds + 1).nextDown))
   }
 
   /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, in seconds since 1970.

@@ -11,17 +11,25 @@ struct JSONParser {
 
   /// A member of the top-level object whose value is checked but not built (`nil`: none).
   private let skippedMember: String?
+  /// The plain names (see ``skipContainer(close:keyed:)``) of the objects being skipped, as byte
+  /// ranges, innermost object last; one buffer for all, reused, so objects do not allocate.
+  private var plainNames: [Range<Int>] = []
+  /// How many of `plainNames` are in use; the rest is left over from objects already skipped.
+  private var plainNameCount = 0
 
   private init(_ bytes: UnsafeBufferPointer<UInt8>, skippingMember skippedMember: String? = nil) {
     self.bytes = bytes
     self.skippedMember = skippedMember
+    // Room for the names of a typical `data`, allocated once.
+    if skippedMember != nil { plainNames.reserveCapacity(32) }
   }
 
   /// Parses a whole document: one value, surrounded only by whitespace.
   ///
-  /// With `skippedMember`, that member of the top-level object is checked to be well-formed JSON
-  /// (the same syntax errors, at the same byte) but not built, and comes back as `.null`: the bus
-  /// validates envelopes without paying for `data`. Duplicate names inside it are not checked.
+  /// With `skippedMember`, that member of the top-level object is checked exactly as if it were
+  /// parsed (the same errors, duplicate names included, at the same byte) but not built: it comes
+  /// back as an empty value of its JSON type (`""`, `[]`, `{}`; numbers and literals as they are),
+  /// so the bus validates envelopes without paying for `data` and still knows what kind it is.
   static func parseDocument(
     _ bytes: UnsafeBufferPointer<UInt8>, skippingMember skippedMember: String? = nil
   ) throws(EventDecodingError) -> JSONValue {
@@ -88,18 +96,32 @@ struct JSONParser {
     }
   }
 
-  /// Checks one value's syntax exactly as ``parseValue()`` does, without building it.
-  private mutating func skipValue() throws(EventDecodingError) {
+  /// Checks one value exactly as ``parseValue()`` does, without building it; returns an empty
+  /// value of the same JSON type (numbers and literals, cheap to build, as they are).
+  private mutating func skipValue() throws(EventDecodingError) -> JSONValue {
     guard index < bytes.count else { throw failure("expected a value") }
     switch bytes[index] {
-    case UInt8(ascii: "{"): try skipContainer(close: UInt8(ascii: "}"), keyed: true)
-    case UInt8(ascii: "["): try skipContainer(close: UInt8(ascii: "]"), keyed: false)
-    case UInt8(ascii: "\""): try skipString()
-    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parseNumber()
-    default: _ = try parseValue()  // true, false, null, or the same error
+    case UInt8(ascii: "{"):
+      try skipContainer(close: UInt8(ascii: "}"), keyed: true)
+      return .object([:])
+    case UInt8(ascii: "["):
+      try skipContainer(close: UInt8(ascii: "]"), keyed: false)
+      return .array([])
+    case UInt8(ascii: "\""):
+      _ = try skipString()
+      return .string("")
+    default: return try parseValue()  // a number, true, false, null, or the same error
     }
   }
 
+  /// The most names of one object compared pairwise as bytes; more go into a set.
+  private static let maximumPlainNames = 16
+
+  /// Checks an array or an object, failing on a repeated name as ``parseObject(_:)`` does, by
+  /// `String` equality: names of ASCII without escapes (plain) compare as their bytes, and while an
+  /// object has only such names, and few, they are compared in place, with no string built. An
+  /// escaped or non-ASCII name (equal, as a string, to names with other bytes: `\u0061` is `a`,
+  /// the Kelvin sign is `K`) or many names switch the object to a set of strings.
   private mutating func skipContainer(close: UInt8, keyed: Bool) throws(EventDecodingError) {
     try enter()
     defer { depth -= 1 }
@@ -109,17 +131,38 @@ struct JSONParser {
       index += 1
       return
     }
+    let firstName = plainNameCount
+    defer { plainNameCount = firstName }
+    var names: Set<String>?  // the object's names, once they are not all plain or too many
     while true {
       skipWhitespace()
+      var plainName: Range<Int>?
+      var decodedName: String?
       if keyed {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key") }
-        try skipString()
+        let start = index + 1
+        decodedName = try skipString()
+        if decodedName == nil { plainName = start..<index - 1 }
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
         index += 1
         skipWhitespace()
       }
-      try skipValue()
+      _ = try skipValue()
+      if let plainName, names == nil, plainNameCount - firstName < Self.maximumPlainNames {
+        for position in firstName..<plainNameCount where equalBytes(plainNames[position], plainName) {
+          throw failure("duplicate key \"\(text(plainName))\"")
+        }
+        if plainNameCount < plainNames.count {
+          plainNames[plainNameCount] = plainName
+        } else {
+          plainNames.append(plainName)
+        }
+        plainNameCount += 1
+      } else if let name = decodedName ?? plainName.map(text) {
+        if names == nil { names = Set(plainNames[firstName..<plainNameCount].map(text)) }
+        guard names?.insert(name).inserted == true else { throw failure("duplicate key \"\(name)\"") }
+      }
       skipWhitespace()
       guard index < bytes.count else { throw failure(keyed ? "unterminated object" : "unterminated array") }
       switch bytes[index] {
@@ -132,20 +175,31 @@ struct JSONParser {
     }
   }
 
-  /// Checks a string starting at its opening quote; only escapes and non-ASCII text are decoded.
-  private mutating func skipString() throws(EventDecodingError) {
+  /// Whether two ranges of the input hold the same bytes.
+  private func equalBytes(_ first: Range<Int>, _ second: Range<Int>) -> Bool {
+    first.count == second.count
+      && (0..<first.count).allSatisfy { bytes[first.lowerBound + $0] == bytes[second.lowerBound + $0] }
+  }
+
+  /// The text of plain (ASCII) string bytes.
+  private func text(_ range: Range<Int>) -> String {
+    String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+  }
+
+  /// Checks a string starting at its opening quote; returns `nil` if it is plain (ASCII without
+  /// escapes, its text the bytes between the quotes), else its text: only then is it decoded.
+  private mutating func skipString() throws(EventDecodingError) -> String? {
     let start = index + 1
     var position = start
     while position < bytes.count {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
         index = position + 1
-        return
+        return nil
       }
       guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else {
         // The rare case: let the full parser check escapes, UTF-8 and control characters.
-        _ = try parseString()
-        return
+        return try parseString()
       }
       position += 1
     }
@@ -200,8 +254,7 @@ struct JSONParser {
       skipWhitespace()
       let value: JSONValue
       if depth == 1, let skippedMember, key == skippedMember {
-        try skipValue()
-        value = .null
+        value = try skipValue()
       } else {
         value = try parseValue()
       }
@@ -373,7 +426,10 @@ struct JSONParser {
     }
     if isInteger, let value = integer(start..<index) { return .integer(value) }
     let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-    guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
+    guard let value = Double(text), value.isFinite else {
+      index = start  // the number's offset, also when it ends the input
+      throw failure("number out of range")
+    }
     return .double(value)
   }
 

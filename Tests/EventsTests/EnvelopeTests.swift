@@ -67,6 +67,40 @@ import Testing
     #expect(EventTime.format(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
   }
 
+  /// Times are truncated to the millisecond, never rounded up: the last instant of year 9999 stays
+  /// in it, so every time decoding accepts is written as one it accepts again.
+  @Test(arguments: [
+    ("9999-12-31T23:59:59.9999Z", "9999-12-31T23:59:59.999Z"),
+    ("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999Z"),
+    ("9999-12-31T23:59:59.9999-00:00", "9999-12-31T23:59:59.999Z"),
+    ("2026-11-24T10:00:59.99999999Z", "2026-11-24T10:00:59.999Z"),
+    ("2026-11-24T10:00:00.1239Z", "2026-11-24T10:00:00.123Z"),
+    ("1969-12-31T23:59:59.9999999Z", "1969-12-31T23:59:59.999Z"),
+  ])
+  func timesAreTruncatedToTheMillisecond(text: String, written: String) throws {
+    let date = try #require(EventTime.parse(text))
+    #expect(EventTime.format(date) == written)
+    #expect(EventTime.format(EventTime.truncatedToMilliseconds(date)) == written)
+    let event = CloudEvent(id: "t", source: "/s", type: "t", time: date)
+    let decoded = try CloudEvent.decode(event.encoded())
+    #expect(decoded.time.map(EventTime.format) == written)
+    #expect(decoded.encoded() == event.encoded())
+  }
+
+  /// Truncating does not lose a millisecond to floating point (`.123` held as `.12299…`): each one
+  /// of a second is written back as read, and is already truncated, at both ends of the years.
+  @Test(arguments: [
+    "0000-01-01T00:00:00", "1969-12-31T23:59:59", "2026-11-24T10:00:00", "9999-12-31T23:59:59",
+  ])
+  func everyMillisecondRoundTrips(second: String) throws {
+    for millisecond in 0..<1000 {
+      let text = second + "." + String(String(1000 + millisecond).dropFirst()) + "Z"
+      let date = try #require(EventTime.parse(text))
+      #expect(EventTime.format(date) == text)
+      #expect(EventTime.truncatedToMilliseconds(date) == date, "\(text)")
+    }
+  }
+
   @Test func stringsWithEscapesAndUnicodeRoundTrip() throws {
     let text = "quote \" backslash \\ newline \n tab \t control \u{01} é 🚲 / slash"
     let event = CloudEvent(id: "x", source: "/s", type: "t", data: .string(text))

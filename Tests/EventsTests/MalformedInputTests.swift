@@ -58,6 +58,14 @@ import Testing
     #expect(Self.envelopeError(Array(text.utf8))?.field == "$")
   }
 
+  /// A number too large for a `Double` is reported at its first byte, even at the end of the input.
+  @Test(arguments: [("1e400", 0), ("-1e400", 0), ("[1,1e400]", 3), (#"{"a":1E+999}"#, 5)])
+  func numbersOutOfRangeAreReportedWhereTheyStart(text: String, offset: Int) {
+    #expect(
+      Self.caught { () throws(EventDecodingError) in _ = try JSONValue.parse(Array(text.utf8)) }
+        == EventDecodingError(field: "$", reason: .malformedJSON("number out of range at byte \(offset)")))
+  }
+
   @Test func notAnObject() {
     #expect(
       Self.envelopeError(Array("[]".utf8))
@@ -136,6 +144,59 @@ import Testing
     }
   }
 
+  /// Whether `text` holds a C0 or C1 control character or DEL.
+  static func hasControlCharacter(_ text: String) -> Bool {
+    text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+  }
+
+  /// Error texts end up in database text columns (dead-letter reasons, outbox rejections), where
+  /// PostgreSQL refuses NUL and SQLite cuts the text at it: what they echo of the input has its
+  /// control characters escaped, in the field and in the reason.
+  @Test func errorsEscapeTheControlCharactersTheyEcho() throws {
+    let duplicate = try #require(
+      Self.envelopeError(
+        Self.variant(#""customerKey":"cus_1""#, #""customerKey":"cus_1","k\u0000":1,"k\u0000":2"#)))
+    #expect(duplicate.description.contains(#"duplicate key "k\u0000""#))
+    let badName = try #require(
+      Self.envelopeError(Self.variant(#""partitionkey""#, #""Bad\u0000Name\u0085":"x","partitionkey""#)))
+    #expect(badName.field == #"Bad\u0000Name\u0085"#)
+    let badTime = try #require(
+      Self.caught { () throws(EventDecodingError) in
+        _ = try CloudEvent.decode(
+          Array(
+            #"{"specversion":"1.0","id":"1","source":"/s","type":"customer.erasure.requested.v1","data":{"customerKey":"c","requestId":"r","channel":"web","requestedAt":"now\u0000"}}"#
+              .utf8)
+        ).payload(as: CustomerErasureRequested.self)
+      })
+    #expect(badTime == EventDecodingError(field: "data.requestedAt", reason: .badTime(#"now\u0000"#)))
+    let badKey = try #require(
+      Self.caught { () throws(EventDecodingError) in
+        _ = try CloudEvent.decode(
+          Array(
+            #"{"specversion":"1.0","id":"1","source":"/s","type":"notification.requested.v1","data":{"notificationId":"n","customerKey":"c","purpose":"transactional","template":"t","channels":["sms"],"variables":{"k\n\u001f":1}}}"#
+              .utf8)
+        ).payload(as: NotificationRequested.self)
+      })
+    #expect(badKey.field == #"data.variables.k\u000a\u001f"#)
+    for error in [duplicate, badName, badTime, badKey] {
+      #expect(
+        !Self.hasControlCharacter(error.description) && !Self.hasControlCharacter(error.field), "\(error)")
+    }
+  }
+
+  /// Escaping holds for errors built or changed by code too, and keeps text without them as is.
+  @Test func errorsEscapeControlCharactersWhenBuiltOrChanged() {
+    var error = EventDecodingError(field: "a\u{0}b", reason: .unknownChannel("x\u{9F}\u{1B}é🛒"))
+    #expect(error.field == #"a\u0000b"#)
+    #expect(error.reason == .unknownChannel(#"x\u009f\u001bé🛒"#))
+    error.field = "\u{7F}"
+    error.reason = .invalid("tab\there")
+    #expect(error == EventDecodingError(field: #"\u007f"#, reason: .invalid(#"tab\u0009here"#)))
+    #expect(
+      EventDecodingError(field: "data.a b", reason: .badTime("é\\")).description
+        == #"field "data.a b": bad time "é\" (expected RFC 3339, e.g. 2026-11-24T10:00:00.123Z)"#)
+  }
+
   /// Tens of thousands of extension names (a megabyte of them fits in one event) are checked for
   /// duplicates with a set: the duplicate at the end is still found.
   @Test func aDuplicateAmongManyExtensionsIsFound() {
@@ -149,7 +210,96 @@ import Testing
   @Test func extensionValuesMustBeScalars() {
     let error = Self.envelopeError(Self.variant(#""partitionkey""#, #""tenant":{"id":1},"partitionkey""#))
     #expect(
-      error == EventDecodingError(field: "tenant", reason: .wrongType(expected: "string, number or boolean")))
+      error == EventDecodingError(field: "tenant", reason: .wrongType(expected: "string, integer or boolean"))
+    )
+  }
+
+  /// CloudEvents has no floating point and its Integer is 32-bit: other numbers are refused, naming
+  /// the extension, instead of being rewritten (`12345678901234567890` came back as
+  /// `1.2345678901234567e+19`), by both decoders.
+  @Test(arguments: [
+    "1.5", "1e3", "1E0", "-0.0", "2147483648", "-2147483649", "1099511627776", "12345678901234567890",
+  ])
+  func extensionNumbersMustBeCloudEventsIntegers(number: String) {
+    let bytes = Self.variant(#""partitionkey""#, #""big":\#(number),"partitionkey""#)
+    let expected = EventDecodingError(
+      field: "big",
+      reason: .invalid(
+        #"extension "big" is a number but not a CloudEvents Integer (a whole number from -2147483648 to 2147483647, without fraction or exponent); send it as a string"#
+      ))
+    #expect(Self.envelopeError(bytes) == expected)
+    #expect(
+      Self.caught { () throws(EventDecodingError) in _ = try CloudEvent.decodeEnvelope(bytes) } == expected)
+  }
+
+  /// Integers in 32 bits are kept and written back as they came.
+  @Test(arguments: ["0", "7", "-7", "2147483647", "-2147483648"])
+  func extensionIntegersAreKeptAndWrittenBack(number: String) throws {
+    let event = try CloudEvent.decode(Self.variant(#""partitionkey""#, #""big":\#(number),"partitionkey""#))
+    #expect(event.extensions["big"] == Int64(number).map(JSONValue.integer))
+    #expect(String(decoding: event.encoded(), as: UTF8.self).contains(#""big":\#(number),"#))
+  }
+
+  /// The JSON event format: `data` is any JSON value only if `datacontenttype` is JSON; with any
+  /// other media type it is a string, in both decoders.
+  @Test(arguments: [
+    "text/plain", "application/xml", "text/plain; charset=utf-8", "json", "application/jsonx",
+    "application/json-seq", "/json",
+  ])
+  func dataOfANonJSONContentTypeMustBeAString(contentType: String) throws {
+    let expected = EventDecodingError(
+      field: "data",
+      reason: .invalid(
+        #"must be a string: datacontenttype "\#(contentType)" is not JSON (*/json or */*+json)"#))
+    for data in [#"{"a":1}"#, "[]", "1", "true"] {
+      let bytes = Array(
+        #"{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"\#(contentType)","data":\#(data)}"#
+          .utf8)
+      let (full, envelope) = EnvelopeOnlyDecodingTests.errors(bytes)
+      #expect(full == expected, "\(data)")
+      #expect(envelope == expected, "\(data)")
+    }
+    for data in [#","data":"<a/>""#, #","data":null"#, ""] {
+      let bytes = Array(
+        #"{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"\#(contentType)"\#(data)}"#
+          .utf8)
+      #expect(try CloudEvent.decode(bytes).dataContentType == contentType)
+      #expect(try CloudEvent.decodeEnvelope(bytes).data == .null)
+    }
+  }
+
+  /// A JSON media type is one whose subtype, parameters aside and in any case, is `json` or ends in
+  /// `+json`.
+  @Test(arguments: [
+    "application/json", "APPLICATION/Json", "text/json", "application/cloudevents+json",
+    "application/vnd.acme.order+json; version=1", " application/json ; charset=utf-8",
+  ])
+  func anyJSONContentTypeTakesAnyData(contentType: String) throws {
+    let bytes = Self.variant(#""partitionkey""#, #""datacontenttype":"\#(contentType)","partitionkey""#)
+    #expect(try CloudEvent.decode(bytes).payload(as: CustomerIdentified.self).channel == .store)
+    #expect(try CloudEvent.decodeEnvelope(bytes).dataContentType == contentType)
+  }
+
+  /// `dataschema` is a CloudEvents URI: absolute, so with a scheme.
+  @Test(arguments: ["not a uri", "/schemas/order.json", "order.json", "1http://x", ":x", "https://x/a b"])
+  func dataSchemaMustBeAnAbsoluteURI(schema: String) {
+    let bytes = Self.variant(#""partitionkey""#, #""dataschema":"\#(schema)","partitionkey""#)
+    let expected = EventDecodingError(
+      field: "dataschema",
+      reason: .invalid(
+        "must be an absolute URI, with a scheme and no spaces, e.g. https://example.com/order.json"))
+    let (full, envelope) = EnvelopeOnlyDecodingTests.errors(bytes)
+    #expect(full == expected)
+    #expect(envelope == expected)
+  }
+
+  @Test(arguments: [
+    "https://example.com/schemas/order.json", "urn:passerelle:order:v1", "HTTP://X", "a+b-c.d:x",
+    "tag:acme.com,2026:order#v1",
+  ])
+  func absoluteURIsAreDataSchemas(schema: String) throws {
+    let bytes = Self.variant(#""partitionkey""#, #""dataschema":"\#(schema)","partitionkey""#)
+    #expect(try CloudEvent.decode(bytes).dataSchema == schema)
   }
 
   @Test func unknownChannelInPayload() throws {
@@ -230,7 +380,7 @@ import Testing
     #""data":{"a":[1,2,]}"#, #""data":{"a":tru}"#, #""data":{"a":01}"#,
     #""data":{"a":"\q"}"#, #""data":{"a":"\ud800"}"#, "\"data\":{\"a\":\"tab\there\"}", #""data":{"a" 1}"#,
     #""data":{"a":1 "b":2}"#, #""data":[1 2]"#, #""data":{"a":-}"#, #""data":{"a":1.}"#,
-    #""data":{"a":"é unterminated}"#,
+    #""data":{"a":"é unterminated}"#, #""data":{"a":1e400}"#,
     // Errors outside data are untouched.
     #""specversion":"0.3""#, #""id":"""#, #""time":"yesterday""#,
   ])
@@ -306,8 +456,33 @@ import Testing
     #expect(documents.count > 150)
   }
 
+  /// A name repeated inside `data`, at any depth, fails the envelope as it fails the full decoder:
+  /// otherwise the bus would store an event that every consumer dead-letters.
+  @Test(arguments: [
+    #""customerKey":"cus_1","customerKey":"cus_2""#,
+    #""customerKey":"cus_1","x":{"a":[{"b":1},{"b":1,"c":{},"b":2}]}"#,
+    #""customerKey":"cus_1","x":{"a":{"b":1},"a":2}"#,
+    #""customerKey":"cus_1","a":1,"\u0061":2"#,
+    // Canonically equivalent names are equal Swift strings, so the full decoder refuses them too.
+    #""customerKey":"cus_1","\u00e9":1,"e\u0301":2"#, #""customerKey":"cus_1","K":1,"\u212a":2"#,
+    // Past the names compared in place.
+    #""customerKey":"cus_1","#
+      + (0..<40).map { #""n\#($0)":\#($0),"# }.joined() + #""x":{"a":1,"n1":2},"n39":1"#,
+  ])
+  func duplicateNamesInsideDataAreRefused(members: String) throws {
+    let bytes = MalformedInputTests.variant(#""customerKey":"cus_1""#, members)
+    let (full, envelope) = Self.errors(bytes)
+    let error = try #require(full)
+    #expect(error.description.contains("duplicate key"))
+    #expect(envelope == error)
+  }
+
   @Test func validDataOfEveryKindPasses() throws {
-    let data = #"{"s":"a\"b\\c\u00e9 ü","n":[-1,0,1.5e3,true,false,null],"o":{"x":{}},"e":[]}"#
+    // Objects that repeat names of their siblings, parents or children are fine.
+    let data =
+      #"{"s":"a\"b\\c\u00e9 ü","n":[-1,0,1.5e3,true,false,null],"o":{"x":{}},"e":[],"#
+      + #""r":[{"k":1},{"k":2}],"p":{"k":{"k":1},"j":{"k":{"j":1}},"x":1},"#
+      + #""m":{"# + (0..<40).map { #""n\#($0)":{"n\#($0)":1},"# }.joined() + #""é":{"e":1}}}"#
     let bytes = MalformedInputTests.variant(#""data":{"customerKey":"cus_1","#, #""data":{"w":\#(data),"#)
     #expect(try CloudEvent.decodeEnvelope(bytes).id == "evt-9")
     #expect(try CloudEvent.decode(bytes).id == "evt-9")
