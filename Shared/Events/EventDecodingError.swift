@@ -5,8 +5,9 @@
 ///
 /// The field and every text in the reason echo input, and end up in logs and database text columns
 /// (PostgreSQL refuses NUL in text, SQLite truncates at it): control characters in them (C0, DEL
-/// and C1) are written as `\u0000`-style escapes, on creation and on every change, so no error text
-/// ever holds one.
+/// and C1) are written as `\u0000`-style escapes, and the field and the values a reason quotes
+/// are cut at ``maximumEcho`` characters (an extension name of a megabyte is not echoed whole),
+/// on creation and on every change.
 public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
   /// What was wrong with the field.
   public enum Reason: Sendable, Equatable {
@@ -28,7 +29,7 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
 
   /// Dotted path of the field at fault, `"$"` for the whole document; control characters escaped.
   public var field: String {
-    didSet { field = Self.escapingControlCharacters(field) }
+    didSet { field = Self.echo(field) }
   }
   /// What was wrong with it; control characters in its texts escaped.
   public var reason: Reason {
@@ -37,7 +38,7 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
 
   /// Creates an error for `field`, escaping control characters in `field` and `reason`.
   public init(field: String, reason: Reason) {
-    self.field = Self.escapingControlCharacters(field)
+    self.field = Self.echo(field)
     self.reason = reason.escapingControlCharacters()
   }
 
@@ -60,6 +61,17 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
     "field \"\(field)\": \(explanation)"
   }
 
+  /// Most characters of input one error text echoes; longer ones end in `…`.
+  public static let maximumEcho = 200
+
+  /// `text` as an error may echo it: control characters escaped, at most ``maximumEcho``
+  /// characters.
+  static func echo(_ text: String) -> String {
+    let escaped = escapingControlCharacters(text)
+    guard escaped.utf8.count > maximumEcho, escaped.count > maximumEcho else { return escaped }
+    return escaped.prefix(maximumEcho) + "…"
+  }
+
   /// `text` with each control character (U+0000–U+001F, U+007F–U+009F) written as `\u` and four
   /// lowercase hex digits; `text` itself, without a copy, in the usual case of none.
   static func escapingControlCharacters(_ text: String) -> String {
@@ -79,16 +91,18 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension EventDecodingError.Reason {
-  /// The same reason with control characters escaped in its text.
+  /// The same reason with control characters escaped in its text, and the input values it quotes
+  /// cut at ``EventDecodingError/maximumEcho`` characters.
   fileprivate func escapingControlCharacters() -> Self {
     let escape = EventDecodingError.escapingControlCharacters
+    let echo = EventDecodingError.echo
     return switch self {
     case .malformedJSON(let detail): .malformedJSON(escape(detail))
     case .missing: .missing
     case .wrongType(let expected): .wrongType(expected: escape(expected))
-    case .unknownChannel(let value): .unknownChannel(escape(value))
-    case .badTime(let value): .badTime(escape(value))
-    case .badSpecVersion(let value): .badSpecVersion(escape(value))
+    case .unknownChannel(let value): .unknownChannel(echo(value))
+    case .badTime(let value): .badTime(echo(value))
+    case .badSpecVersion(let value): .badSpecVersion(echo(value))
     case .invalid(let detail): .invalid(escape(detail))
     }
   }

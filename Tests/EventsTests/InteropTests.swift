@@ -97,8 +97,11 @@ import Testing
   /// Runs the interop script on `root`, killing it after `timeout`; returns its status and output.
   static func runScript(_ root: URL) async throws -> (Int32, String) {
     let process = Process()
+    // The interpreter scripts/setup installed the SDK for (as the other interop tests use it).
     process.executableURL = URL(filePath: "/usr/bin/env")
-    process.arguments = ["python3", script.path, root.path]
+    process.arguments = [
+      ProcessInfo.processInfo.environment["PASSERELLE_TEST_PYTHON"] ?? "python3", script.path, root.path,
+    ]
     let outputURL = root.appending(path: "output.txt")
     try Data().write(to: outputURL)
     let output = try FileHandle(forWritingTo: outputURL)
@@ -106,6 +109,12 @@ import Testing
     process.standardOutput = output
     process.standardError = output
     try process.run()
+    defer {  // whatever happens below, the script does not outlive the test
+      if process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+      }
+    }
     let deadline = ContinuousClock.now + timeout
     while process.isRunning, ContinuousClock.now < deadline {
       try await Task.sleep(for: .milliseconds(20))

@@ -152,6 +152,15 @@ import Testing
   /// Error texts end up in database text columns (dead-letter reasons, outbox rejections), where
   /// PostgreSQL refuses NUL and SQLite cuts the text at it: what they echo of the input has its
   /// control characters escaped, in the field and in the reason.
+  /// An error quotes at most a bounded part of what it echoes: a megabyte-long extension name
+  /// is not sent back whole in the rejection (nor stored whole by an outbox).
+  @Test func errorsEchoABoundedPartOfTheInput() throws {
+    let name = String(repeating: "A", count: 10_000)
+    let error = try #require(
+      Self.envelopeError(Self.variant(#""partitionkey""#, "\"\(name)\":\"x\",\"partitionkey\"")))
+    #expect(error.field == String(repeating: "A", count: EventDecodingError.maximumEcho) + "…")
+  }
+
   @Test func errorsEscapeTheControlCharactersTheyEcho() throws {
     let duplicate = try #require(
       Self.envelopeError(
