@@ -112,7 +112,10 @@ public struct Broker: Service {
       group.cancelAll()
       return failure
     }
-    // Only now that no CURVE socket is left: unbound, the endpoint would let every client in.
+    // Only once no CURVE socket is left (closed by their threads, not just asked to close):
+    // unbound, the endpoint would let every client in.
+    await live.closeAndWait()
+    await query.closeAndWait()
     zap?.close()
     if let failure { throw failure }
     logger.info("bus drained")

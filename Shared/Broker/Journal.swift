@@ -733,7 +733,32 @@ public final class Journal: Sendable {
     let recorded = heads.sorted { $0.key < $1.key }.map {
       [SQLValue.integer(Int64($0.key)), .integer($0.value)]
     }
-    let removed = try await database.transaction { transaction in
+    let removed: Int
+    do {
+      removed = try await deleteTransaction(segments, recordingHeads: recorded)
+    } catch {
+      // The delete may have committed without our hearing of it: count again.
+      if let counted = try? await Self.storedTotals(in: database) { totals.withLock { $0 = counted } }
+      throw error
+    }
+    // Only now that they are gone: marked before, a commit could end a generation without their
+    // fingerprints, and a delete that then failed (or a crash) would leave events stored whose
+    // identities neither `bus_fingerprints` nor the start's reading of segments would find.
+    await withAppendingLock { pending in
+      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
+    }
+    totals.withLock {
+      $0.events -= Int64(removed)
+      $0.bytes -= segments.reduce(0) { $0 + $1.bytes }
+    }
+    return removed
+  }
+
+  /// The transaction of ``delete(_:)``.
+  private func deleteTransaction(_ segments: [StoredSegment], recordingHeads recorded: [[SQLValue]])
+    async throws -> Int
+  {
+    try await database.transaction { transaction in
       try await transaction.executeBatch(
         """
         INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
@@ -747,17 +772,6 @@ public final class Journal: Sendable {
         segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
       return segments.reduce(0) { $0 + $1.events }
     }
-    // Only now that they are gone: marked before, a commit could end a generation without their
-    // fingerprints, and a delete that then failed (or a crash) would leave events stored whose
-    // identities neither `bus_fingerprints` nor the start's reading of segments would find.
-    await withAppendingLock { pending in
-      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
-    }
-    totals.withLock {
-      $0.events -= Int64(removed)
-      $0.bytes -= segments.reduce(0) { $0 + $1.bytes }
-    }
-    return removed
   }
 
   /// Runs `body` with the lock every append holds while it writes. Taken on a Dispatch thread: an

@@ -318,7 +318,8 @@ final class SubscriberSession {
     for item in items where item.offset >= from {
       do {
         let event = try CloudEvent.decode(item.body)
-        if prefixes.isEmpty || prefixes.contains(where: { event.type.hasPrefix($0) }) {
+        // By bytes, as the bus filters `FETCH` and libzmq live topics: not by characters.
+        if prefixes.isEmpty || prefixes.contains(where: { event.type.utf8.starts(with: $0.utf8) }) {
           deliveries.append(
             .init(event: event, position: EventPosition(partition: partition, offset: item.offset)))
         }
@@ -382,16 +383,30 @@ final class SubscriberSession {
       let through = index == deliveries.count - 1 ? last : delivery.position.offset
       let dead = Array(waiting.prefix { $0.offset <= through })
       waiting = waiting.dropFirst(dead.count)
-      do {
-        let rejected = try await commit(
-          partition, [delivery], dead, through: through, savepoints: true, isolateFailures: true)
-        applied.increment(by: 1 - rejected)
-      } catch let stop as Subscriber.Stop {
-        throw stop
-      } catch is CheckpointMoved {
-        return try await checkpointMoved(partition)
-      } catch {
-        let reason = "transaction failed: \(error)"
+      // Three tries, paused, before the event is taken to be at fault: a deadlock, a serialization
+      // failure or a busy database passes. A lost connection is the database's, not the event's:
+      // the step fails and is retried, nothing moved.
+      var failure: (any Error)?
+      for attempt in 0..<3 {
+        if attempt > 0 { try await Task.sleep(for: .milliseconds(100 << attempt)) }
+        do {
+          let rejected = try await commit(
+            partition, [delivery], dead, through: through, savepoints: true, isolateFailures: true)
+          applied.increment(by: 1 - rejected)
+          failure = nil
+          break
+        } catch let stop as Subscriber.Stop {
+          throw stop
+        } catch is CheckpointMoved {
+          return try await checkpointMoved(partition)
+        } catch let error as StorageError where error.code == .connectionFailed {
+          throw error
+        } catch {
+          failure = error
+        }
+      }
+      if let failure {
+        let reason = "transaction failed: \(failure)"
         do {
           _ = try await commit(
             partition, [], dead + [(delivery.position.offset, delivery.event.encoded(), reason)],

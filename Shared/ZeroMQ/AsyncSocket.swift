@@ -68,6 +68,16 @@ public final class AsyncSocket: Sendable {
     }
   }
 
+  /// Closes the socket and returns once its thread has closed it in libzmq (at most `timeout`
+  /// later): for an order that matters, such as CURVE server sockets before their ZAP handler.
+  public func closeAndWait(timeout: Duration = .seconds(5)) async {
+    close()
+    let deadline = ContinuousClock.now + timeout
+    while loop.state.withLock({ $0.finished == nil }), ContinuousClock.now < deadline {
+      try? await Task.sleep(for: .milliseconds(1))
+    }
+  }
+
   /// Queues a multipart message and returns once libzmq has taken it.
   ///
   /// Waits (without blocking a thread) while the socket is at its high-water mark.

@@ -106,21 +106,8 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
   func result(
     of future: EventLoopFuture<PostgresQueryResult>, sql: String
   ) async throws -> PostgresQueryResult {
-    let settled = FirstToSettle()
-    let outcome = future.eventLoop.makePromise(of: PostgresQueryResult.self)
-    future.whenComplete { result in
-      if settled.claim() { outcome.completeWith(result) }
-    }
-    connection.closeFuture.whenComplete { _ in
-      if settled.claim() {
-        outcome.fail(
-          StorageError(
-            code: .connectionFailed, statement: String(sql.prefix(60)),
-            message: "the PostgreSQL connection closed before the statement's result"))
-      }
-    }
     do {
-      return try await outcome.futureResult.get()
+      return try await ClosedConnections.shared.guarded(future, on: connection).get()
     } catch let error as StorageError {
       throw error
     } catch {
@@ -137,13 +124,47 @@ struct PostgresTransaction: SQLTransaction, ScriptExecuting {
   }
 }
 
-/// Which of two callbacks completes a promise: the first to claim it (a promise completed twice
-/// is a programming error in NIO).
-private final class FirstToSettle: Sendable {
-  private let settled = Atomic(false)
+/// Fails the statements still waiting on a connection when it closes.
+///
+/// One callback per connection on its `closeFuture`, registered the first time a statement waits
+/// on it (callbacks cannot be removed: one per statement would pile up, with their results, for
+/// as long as the connection lives), and the waiting statements in a table that each result
+/// leaves as it comes.
+private final class ClosedConnections: Sendable {
+  static let shared = ClosedConnections()
 
-  /// `true` for the first caller only.
-  func claim() -> Bool {
-    settled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+  private typealias Waiting = [UInt64: EventLoopPromise<PostgresQueryResult>]
+  private let waiting = Mutex<(next: UInt64, byConnection: [ObjectIdentifier: Waiting])>((0, [:]))
+
+  /// `future`, or a failure as soon as `connection` closes, whichever comes first.
+  func guarded(
+    _ future: EventLoopFuture<PostgresQueryResult>, on connection: PostgresConnection
+  ) -> EventLoopFuture<PostgresQueryResult> {
+    let key = ObjectIdentifier(connection)
+    let promise = future.eventLoop.makePromise(of: PostgresQueryResult.self)
+    let (id, firstOnConnection) = waiting.withLock { table in
+      table.next += 1
+      let first = table.byConnection[key] == nil
+      table.byConnection[key, default: [:]][table.next] = promise
+      return (table.next, first)
+    }
+    if firstOnConnection {
+      // Runs at once if the connection is already closed.
+      connection.closeFuture.whenComplete { [self] _ in
+        let left = waiting.withLock { $0.byConnection.removeValue(forKey: key) } ?? [:]
+        for promise in left.values {
+          promise.fail(
+            StorageError(
+              code: .connectionFailed,
+              message: "the PostgreSQL connection closed before the statement's result"))
+        }
+      }
+    }
+    future.whenComplete { [self] result in
+      // The connection's entry stays, empty, until it closes: its one callback is registered.
+      let mine = waiting.withLock { $0.byConnection[key]?.removeValue(forKey: id) }
+      mine?.completeWith(result)
+    }
+    return promise.futureResult
   }
 }
