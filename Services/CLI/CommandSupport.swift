@@ -28,9 +28,6 @@ enum CommandSupport {
     }
   }
 
-  /// Prints `message` on stderr and returns the exit to throw: for failures that are not usage
-  /// errors (ArgumentParser would add the usage text to those), with a `sysexits.h` code such as
-  /// 65 (bad data), 66 (no input), 75 (try again later).
   /// Runs a command's first query; a bus that does not answer is reported in one line naming
   /// the endpoint (exit 69) rather than as an error dump.
   static func reaching<T>(_ options: BusOptions, _ query: () async throws -> T) async throws -> T {
@@ -44,6 +41,9 @@ enum CommandSupport {
     }
   }
 
+  /// Prints `message` on stderr and returns the exit to throw: for failures that are not usage
+  /// errors (ArgumentParser would add the usage text to those), with a `sysexits.h` code such as
+  /// 65 (bad data), 66 (no input), 75 (try again later).
   static func failure(_ message: String, exitCode: Int32) -> ExitCode {
     FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
     return ExitCode(exitCode)

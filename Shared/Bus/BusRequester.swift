@@ -51,7 +51,7 @@ actor BusRequester {
 
   /// Sends `[command, id, body…]` and returns the reply's frames after the id.
   ///
-  /// - Throws: ``Timeout`` when no reply comes within `timeout`; ``ProtocolError`` for an `ERROR` reply.
+  /// - Throws: ``BusTimeout`` when no reply comes within `timeout`; ``ProtocolError`` for an `ERROR` reply.
   func request(_ command: Command, _ body: [[UInt8]], timeout: Duration) async throws -> (
     Command, ArraySlice<Frame>
   ) {

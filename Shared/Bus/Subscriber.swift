@@ -16,7 +16,8 @@ import ServiceLifecycle
 /// A handler that throws ``Rejection`` (or an `EventDecodingError`) sends the event to
 /// `bus_dead_letters` with the reason, in the same transaction, and the stream goes on. Any other
 /// error is retried with backoff, then dead-lettered, so one bad event never blocks a partition;
-/// so is an event whose transaction does not commit (a deferred constraint checked at `COMMIT`).
+/// so is an event whose own transaction does not commit in three tries (a deferred constraint
+/// checked at `COMMIT`). A lost database connection never dead-letters: the step is retried.
 public struct Subscriber: Service {
   /// Which partitions this instance consumes.
   public enum Assignment: Sendable, Hashable {
@@ -51,7 +52,9 @@ public struct Subscriber: Service {
     /// Events per fetch while catching up (at most 1000, what the bus returns; halved for a while
     /// after a fetch that timed out).
     public var fetchBatch: Int
-    /// How often positions are reported to the bus and leases renewed.
+    /// How often housekeeping runs: the lease heartbeat and rebalancing, the `INFO` check for
+    /// partitions behind their head, checkpoints over skipped events, and position reports. (Leases
+    /// are renewed apart from it, every quarter of their TTL.)
     public var housekeepingInterval: Duration
     /// Whether to report positions to the bus (for lag); off for throwaway readers such as `tail`.
     public var reportsPositions: Bool

@@ -88,6 +88,8 @@ class Requester:
         self.sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
         self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
         self.sock.setsockopt(zmq.HEARTBEAT_TTL, 3000)
+        # Queue only on a live connection: requests for a bus that is down are not kept for it.
+        self.sock.setsockopt(zmq.IMMEDIATE, 1)
         secure(self.sock, curve)
         self.sock.connect(endpoint)
         self.prefix = uuid.uuid4().hex[:8]
@@ -101,8 +103,11 @@ class Requester:
                 self.resends += 1
             self.counter += 1
             rid = f"{self.prefix}-{self.counter}".encode()
-            self.sock.send_multipart([command.encode("ascii"), rid, *bodies])
             deadline = time.monotonic() + timeout
+            # With ZMQ_IMMEDIATE a send waits while there is no connection: wait for one, bounded.
+            if not self.sock.poll(max(1, int(timeout * 1000)), zmq.POLLOUT):
+                continue
+            self.sock.send_multipart([command.encode("ascii"), rid, *bodies])
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self.sock.poll(max(1, int(remaining * 1000)), zmq.POLLIN):
@@ -142,6 +147,13 @@ class BusClient:
         return json.loads(frames[0])
 
     def publish(self, bodies):
+        # The bus's limits, checked before sending: an oversized frame gets the connection dropped
+        # without a reply.
+        if len(bodies) > 1000:
+            raise BusError("events", f"{len(bodies)} events in one request; at most 1000")
+        for body in bodies:
+            if len(body) > 1 << 20:
+                raise BusError("$", f"{len(body)} bytes; the bus takes at most {1 << 20}")
         kind, frames = self.ingest.request("PUBLISH", bodies)
         check(kind == "ACK", f"PUBLISH answered {kind}")
         check(len(frames) == len(bodies), f"ACK with {len(frames)} outcomes for {len(bodies)} events")
@@ -150,6 +162,8 @@ class BusClient:
     def fetch(self, partition, start, max_events=1000, prefixes=None):
         request = {"partition": partition, "from": start, "max": max_events}
         if prefixes is not None:
+            if len(prefixes) > 64 or any(len(p.encode()) > 255 for p in prefixes):
+                raise BusError("body.prefixes", "at most 64 prefixes of at most 255 bytes each")
             request["prefixes"] = prefixes
         kind, frames = self.query.request("FETCH", [compact(request)], timeout=10.0)
         check(kind == "EVENTS" and frames, f"FETCH answered {kind}")
@@ -419,7 +433,8 @@ def run_check(client, args):
     check(got_pos == expected_pos, f"filtered FETCH of partition {busiest}: {got_pos} != {expected_pos}")
 
     # (g) report positions, then read the lag.
-    subscriber = f"{args.source}-{run}".replace("/", "-")[:200]
+    # At most 200 bytes of UTF-8 (not characters).
+    subscriber = f"{args.source}-{run}".replace("/", "-").encode()[:200].decode("utf-8", "ignore")
     heads = client.info()["heads"]
     for p in range(partitions):
         client.report(subscriber, p, consumer.expected[p] - 1)

@@ -5,12 +5,12 @@ import ZeroMQ
 
 // MARK: - The bus's live fan-out path alone
 
-/// The live path's share of `Broker.answer` without the journal: one `AsyncSocket` XPUB (as `Broker` opens it,
+/// The live path's share of the ingest loop's work without the journal: one `AsyncSocket` XPUB (as `Broker` opens it,
 /// but with `sendHighWaterMark(0)` instead of the bus's `liveHighWaterMark`, 100,000 by default, so that nothing is
 /// dropped and every subscriber's count can be checked, as in the raw baseline), bound to `endpoint`; the receiving
 /// side is raw_fanout.c's C SUB threads (`raw_fanout_subscribers_start`), the very code of the raw libzmq
 /// measurement. After the slow-joiner handshake (one-byte probes until every SUB has one), `count` messages built
-/// as `Broker.answer` builds them — [`topicPrefixes[partition] + type`, `EventPosition.wire`, body] over
+/// as the ingest loop builds them — [`topicPrefixes[partition] + type`, `EventPosition.wire`, body] over
 /// `partitions` partitions with consecutive offsets per partition, `size`-byte bodies — are handed over with
 /// `enqueue(batch:)` in batches of `batch` (one commit's live messages at a time), then `flush()`.
 ///

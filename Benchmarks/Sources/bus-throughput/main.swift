@@ -18,7 +18,7 @@ import RawZMQ
 // same run. The bus is driven by the lean C driver (Sources/RawZMQ/busdrive.c: the grid of
 // requests in flight × batch, and the latency run) and, as a second measurement, by Swift
 // `BusClient`s (32 × 100 and the latency run). The bus's live fan-out path alone (its AsyncSocket XPUB fed
-// as `Broker.answer` feeds it, no journal; Live.swift) is measured against the raw libzmq fan-out with the same
+// as the ingest loop feeds it (`answers(_:_:)`, `enqueue(batch:)`), no journal; Live.swift) is measured against the raw libzmq fan-out with the same
 // C subscribers. Runs are interleaved (run 1 of every system and
 // subscriber count, then run 2, …); the tables on stdout are medians over runs. Progress goes to
 // stderr. See docs/BENCHMARKS.md.

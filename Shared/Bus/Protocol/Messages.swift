@@ -54,7 +54,8 @@ public struct FetchRequest: Sendable, Hashable, Codable {
   public let from: Int64
   /// The most events to return (the bus caps it at 1,000).
   public let max: Int
-  /// Only events whose type starts with one of these; empty or absent means every event.
+  /// Only events whose type starts with one of these, compared as UTF-8 bytes; empty or absent
+  /// means every event. At most 64, each at most 255 bytes.
   public let prefixes: [String]?
 
   /// Creates a fetch request.
@@ -156,7 +157,7 @@ public struct LagReport: Sendable, Hashable, Codable {
 
 /// Why a request was refused.
 public struct ProtocolError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
-  /// The frame or field at fault (`command`, `request-id`, `partition`, …).
+  /// The frame or field at fault (`command`, `events`, `body.partition`, `journal`, …).
   public let field: String
   /// What is wrong with it.
   public let reason: String
