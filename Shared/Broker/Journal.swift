@@ -51,17 +51,17 @@ public final class Journal: Sendable {
     public let position: EventPosition
   }
 
-  private let database: any SQLDatabase
+  let database: any SQLDatabase
   /// How events map to partitions.
   public let partitioner: Partitioner
   /// Each partition's last stored offset, moved on once an append has committed.
   private let heads: Mutex<[Int64]>
   /// How many events and body bytes are stored: counted once at open, then kept by appends and
   /// retention, so that neither the gauges nor retention by size scan the journal.
-  private let totals: Mutex<(events: Int64, bytes: Int64)>
+  let totals: Mutex<(events: Int64, bytes: Int64)>
   /// Held for a whole append, so that appends run one at a time; guards the identities that
   /// `bus_fingerprints` does not hold yet.
-  private let appending: Mutex<PendingIdentities>
+  let appending: Mutex<PendingIdentities>
 
   /// Opens the journal in `database` (migrating it) with `partitions` partitions.
   ///
@@ -105,185 +105,6 @@ public final class Journal: Sendable {
     self.heads = Mutex(heads)
     self.totals = Mutex(try await Self.storedTotals(in: database))
     self.appending = Mutex(pending)
-  }
-
-  /// The identities of the events after the watermark, read back from their segments.
-  ///
-  /// A journal written before the watermark existed has every identity in `bus_fingerprints`: its
-  /// watermark starts at the heads.
-  private static func pendingIdentities(in database: any SQLDatabase, heads: [Int64]) async throws
-    -> PendingIdentities
-  {
-    let stored = try await database.query(
-      "SELECT value FROM bus_settings WHERE name = '\(watermarkSetting)'", [])
-    var watermark = heads
-    if case .text(let value)? = stored.first?["value"] {
-      let offsets = value.split(separator: ",").compactMap { Int64($0) }
-      guard offsets.count == heads.count else {
-        throw ProtocolError(field: "journal", reason: "unreadable \(watermarkSetting) \"\(value)\"")
-      }
-      watermark = offsets
-    } else {
-      try await database.execute(
-        "INSERT INTO bus_settings (name, value) VALUES ('\(watermarkSetting)', ?)",
-        [.text(encodeWatermark(heads))])
-    }
-    var pending = PendingIdentities(
-      watermark: watermark, indexed: try await indexedIdentities(in: database, heads: heads), now: .now)
-    for partition in heads.indices where heads[partition] > watermark[partition] {
-      let rows = try await database.query(
-        """
-        SELECT first_offset, directory, byte_count FROM bus_segments
-        WHERE partition_no = ? AND first_offset > ? AND last_offset > ?
-        """,
-        [
-          .integer(Int64(partition)), .integer(Self.segmentSearchFloor(after: watermark[partition])),
-          .integer(watermark[partition]),
-        ])
-      for row in rows {
-        guard case .integer(let first) = row["first_offset"], case .blob(let directory) = row["directory"],
-          case .integer(let bytes) = row["byte_count"],
-          let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
-        else { throw ProtocolError(field: "journal", reason: "damaged segment in partition \(partition)") }
-        for (index, record) in records.enumerated() where first + Int64(index) > watermark[partition] {
-          pending.add(
-            EventIdentity(source: record.source, id: record.id).fingerprint,
-            at: EventPosition(partition: partition, offset: first + Int64(index)))
-        }
-      }
-    }
-    return pending
-  }
-
-  /// A filter of every fingerprint in `bus_fingerprints`, read in key order a page at a time;
-  /// their events are at or below `heads`.
-  private static func indexedIdentities(in database: any SQLDatabase, heads: [Int64]) async throws
-    -> IdentityFilter
-  {
-    let counted = try await database.query("SELECT COUNT(*) AS n FROM bus_fingerprints", [])
-    guard case .integer(let count)? = counted.first?["n"] else {
-      throw ProtocolError(field: "journal", reason: "cannot count bus_fingerprints")
-    }
-    var filter = IdentityFilter(expected: 2 * Int(count), newest: heads)
-    // Only the fingerprints, a page of distinct ones at a time (keyset pagination).
-    var after: Int64?
-    for _ in 0...(Int(count) / 10_000 + 1) {
-      let rows = try await database.query(
-        """
-        SELECT DISTINCT fingerprint FROM bus_fingerprints \(after == nil ? "" : "WHERE fingerprint > ?")
-        ORDER BY fingerprint LIMIT 10000
-        """, after.map { [.integer($0)] } ?? [])
-      for row in rows {
-        guard case .integer(let key) = row.values.first else { continue }
-        filter.insert(UInt64(bitPattern: key), at: nil)
-        after = key
-      }
-      if rows.count < 10_000 { break }
-    }
-    return filter
-  }
-
-  /// The `bus_settings` row of the watermark (``PendingIdentities``).
-  private static let watermarkSetting = "identities_indexed"
-
-  private static func encodeWatermark(_ offsets: [Int64]) -> String {
-    offsets.map(String.init).joined(separator: ",")
-  }
-
-  /// Whether `table` exists (a table of an earlier format, renamed by a migration until its rows
-  /// are moved).
-  private static func tableExists(_ table: String, in database: any SQLDatabase) async throws -> Bool {
-    let sql =
-      database.dialect == .sqlite
-      ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
-      : "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = ? AND schemaname = current_schema()"
-    guard case .integer(let count)? = try await database.query(sql, [.text(table)]).first?["n"] else {
-      return false
-    }
-    return count > 0
-  }
-
-  /// Moves events stored in the first format (a row per event; `bus_events_legacy` since
-  /// migration 2) into segments, a thousand per transaction, then drops that table.
-  private static func moveLegacyEvents(in database: any SQLDatabase) async throws {
-    guard try await tableExists("bus_events_legacy", in: database) else { return }
-    var moving = true
-    while moving {
-      moving = try await database.transaction { transaction in
-        let rows = try await transaction.query(
-          """
-          SELECT partition_no, event_offset, source, event_id, event_type, stored_at, body FROM bus_events_legacy
-          ORDER BY partition_no, event_offset LIMIT 1000
-          """, [])
-        var segments: [PendingSegment] = []
-        var identities: [[SQLValue]] = []
-        for row in rows {
-          guard case .integer(let partition) = row["partition_no"],
-            case .integer(let offset) = row["event_offset"],
-            case .text(let source) = row["source"], case .text(let id) = row["event_id"],
-            case .text(let type) = row["event_type"], case .integer(let storedAt) = row["stored_at"],
-            case .blob(let body) = row["body"]
-          else { throw ProtocolError(field: "journal", reason: "unreadable event in bus_events_legacy") }
-          let entry = Entry(source: source, id: id, type: type, partitionKey: "", body: body)
-          if let last = segments.last, last.partition == Int(partition),
-            last.firstOffset + Int64(last.segment.count) == offset, last.storedAt == storedAt,
-            last.segment.fits(entry)
-          {
-            segments[segments.count - 1].segment.append(entry)
-          } else {
-            var segment = PendingSegment(partition: Int(partition), firstOffset: offset, storedAt: storedAt)
-            segment.segment.append(entry)
-            segments.append(segment)
-          }
-          identities.append([
-            .integer(EventIdentity(source: source, id: id).key), .integer(partition), .integer(offset),
-          ])
-        }
-        try await transaction.executeBatch(
-          "INSERT INTO bus_fingerprints (fingerprint, partition_no, event_offset) VALUES (?, ?, ?)",
-          identities)
-        let segmentBatch = segmentInsert(segments)
-        try await transaction.executeBatch(segmentBatch.sql, segmentBatch.rows)
-        try await transaction.executeBatch(
-          "DELETE FROM bus_events_legacy WHERE partition_no = ? AND event_offset = ?",
-          identities.map { Array($0.suffix(2)) })
-        return !rows.isEmpty
-      }
-    }
-    try await database.execute("DROP TABLE bus_events_legacy", [])
-  }
-
-  /// Moves the identities `bus_identities` held before migration 4 (`bus_identities_legacy`)
-  /// into `bus_fingerprints`, a thousand per transaction, then drops that table. Interrupted, it
-  /// starts again from the beginning: rows already moved are skipped.
-  private static func moveLegacyIdentities(in database: any SQLDatabase) async throws {
-    guard try await tableExists("bus_identities_legacy", in: database) else { return }
-    var after = ("", "")
-    var moving = true
-    while moving {
-      let rows = try await database.query(
-        """
-        SELECT event_id, source, partition_no, event_offset FROM bus_identities_legacy
-        WHERE (event_id, source) > (?, ?) ORDER BY event_id, source LIMIT 1000
-        """, [.text(after.0), .text(after.1)])
-      var fingerprints: [[SQLValue]] = []
-      for row in rows {
-        guard case .text(let id) = row["event_id"], case .text(let source) = row["source"] else {
-          throw ProtocolError(field: "journal", reason: "unreadable identity in bus_identities_legacy")
-        }
-        fingerprints.append([
-          .integer(EventIdentity(source: source, id: id).key), row["partition_no"], row["event_offset"],
-        ])
-        after = (id, source)
-      }
-      try await database.write([
-        SQLBatch(
-          "INSERT INTO bus_fingerprints (fingerprint, partition_no, event_offset) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-          fingerprints)
-      ])
-      moving = rows.count == 1000
-    }
-    try await database.execute("DROP TABLE bus_identities_legacy", [])
   }
 
   /// Each partition's last stored offset (0 when empty).
@@ -410,14 +231,14 @@ public final class Journal: Sendable {
   }
 
   /// A segment being filled, and where it goes.
-  private struct PendingSegment {
+  struct PendingSegment {
     let partition: Int
     let firstOffset: Int64
     let storedAt: Int64
     var segment = JournalSegment()
   }
 
-  private static func segmentInsert(_ segments: [PendingSegment]) -> SQLBatch {
+  static func segmentInsert(_ segments: [PendingSegment]) -> SQLBatch {
     SQLBatch(
       """
       INSERT INTO bus_segments
@@ -603,187 +424,6 @@ public final class Journal: Sendable {
 
   /// How many events and bytes of events the journal holds.
   public var size: (events: Int64, bytes: Int64) { totals.withLock { $0 } }
-
-  /// Counts what `database` holds (once, when the journal opens: it reads every segment's row).
-  private static func storedTotals(in database: any SQLDatabase) async throws -> (events: Int64, bytes: Int64)
-  {
-    let rows = try await database.query(
-      "SELECT COALESCE(SUM(event_count), 0) AS n, COALESCE(SUM(byte_count), 0) AS bytes FROM bus_segments", []
-    )
-    guard let row = rows.first else { return (0, 0) }
-    func number(_ value: SQLValue) -> Int64 {
-      switch value {
-      case .integer(let integer): integer
-      case .real(let real): Int64(real)
-      default: 0
-      }
-    }
-    return (number(row["n"]), number(row["bytes"]))
-  }
-
-  /// Deletes events stored before `cutoff`, then the oldest events while over `maxBytes`, a
-  /// segment at a time, with their identities.
-  ///
-  /// Returns how many events were removed. Offsets are never reused: heads stay where they are.
-  public func prune(storedBefore cutoff: Date?, maxBytes: Int64?) async throws -> Int {
-    var removed = 0
-    if let cutoff {
-      let millis = Int64(cutoff.timeIntervalSince1970 * 1000)
-      for partition in 0..<partitioner.count {
-        // A partition's segments are stored in offset order, so its expired ones come first.
-        for _ in 0..<100_000 {
-          let oldest = try await oldestSegments(partition: partition, limit: 64)
-          let expired = Array(oldest.prefix { $0.storedAt < millis })
-          guard !expired.isEmpty else { break }
-          removed += try await delete(expired)
-          guard expired.count == oldest.count else { break }
-        }
-      }
-    }
-    if let maxBytes {
-      var bytes = size.bytes
-      for _ in 0..<100_000 where bytes > maxBytes {
-        // The oldest segments of all: each partition's oldest ones, merged by age. A segment's age
-        // is the newest `stored_at` up to it in its partition, so that a clock stepped back cannot
-        // rank a later segment before an earlier one: what goes is always a prefix of each
-        // partition (what `pruned` below and the `low` of `FETCH` assume).
-        var candidates: [(age: Int64, segment: StoredSegment)] = []
-        for partition in 0..<partitioner.count {
-          var age = Int64.min
-          for segment in try await oldestSegments(partition: partition, limit: 64) {
-            age = max(age, segment.storedAt)
-            candidates.append((age, segment))
-          }
-        }
-        candidates.sort {
-          ($0.age, $0.segment.partition, $0.segment.firstOffset)
-            < ($1.age, $1.segment.partition, $1.segment.firstOffset)
-        }
-        var chosen: [StoredSegment] = []
-        for (_, segment) in candidates where bytes > maxBytes && chosen.count < 64 {
-          chosen.append(segment)
-          bytes -= segment.bytes
-        }
-        guard !chosen.isEmpty else { break }
-        removed += try await delete(chosen)
-      }
-    }
-    return removed
-  }
-
-  /// What retention needs to know of a stored segment.
-  private struct StoredSegment: Sendable {
-    let partition: Int
-    let firstOffset: Int64
-    let lastOffset: Int64
-    let storedAt: Int64
-    let events: Int
-    let bytes: Int64
-    /// Its events' fingerprints and positions.
-    let identities: [(fingerprint: UInt64, position: EventPosition)]
-
-    /// Its events' `bus_fingerprints` rows.
-    var fingerprints: [[SQLValue]] {
-      identities.map {
-        [
-          .integer(Int64(bitPattern: $0.fingerprint)), .integer(Int64($0.position.partition)),
-          .integer($0.position.offset),
-        ]
-      }
-    }
-  }
-
-  /// The oldest `limit` segments of `partition`, in offset order.
-  private func oldestSegments(partition: Int, limit: Int) async throws -> [StoredSegment] {
-    let rows = try await database.query(
-      """
-      SELECT first_offset, last_offset, stored_at, event_count, byte_count, directory FROM bus_segments
-      WHERE partition_no = ? ORDER BY first_offset LIMIT \(limit)
-      """, [.integer(Int64(partition))])
-    return try rows.map { row in
-      guard case .integer(let first) = row["first_offset"], case .integer(let last) = row["last_offset"],
-        case .integer(let storedAt) = row["stored_at"],
-        case .integer(let count) = row["event_count"], case .integer(let bytes) = row["byte_count"],
-        case .blob(let directory) = row["directory"],
-        let records = JournalSegment.records(directory: directory, bodyCount: Int(bytes))
-      else { throw ProtocolError(field: "journal", reason: "damaged segment in partition \(partition)") }
-      return StoredSegment(
-        partition: partition, firstOffset: first, lastOffset: last, storedAt: storedAt, events: Int(count),
-        bytes: bytes,
-        identities: records.enumerated().map { index, record in
-          (
-            EventIdentity(source: record.source, id: record.id).fingerprint,
-            EventPosition(partition: partition, offset: first + Int64(index))
-          )
-        })
-    }
-  }
-
-  /// Deletes `segments` and their events' identities in one transaction, first recording the
-  /// heads of their partitions (which their last segment may be taking with it); returns how
-  /// many events they held.
-  private func delete(_ segments: [StoredSegment]) async throws -> Int {
-    // The in-memory head, unless an append has committed and not yet moved it.
-    var heads: [Int: Int64] = [:]
-    let current = currentHeads
-    for segment in segments {
-      heads[segment.partition] = max(
-        heads[segment.partition] ?? current[segment.partition], segment.lastOffset)
-    }
-    let recorded = heads.sorted { $0.key < $1.key }.map {
-      [SQLValue.integer(Int64($0.key)), .integer($0.value)]
-    }
-    let removed: Int
-    do {
-      removed = try await deleteTransaction(segments, recordingHeads: recorded)
-    } catch {
-      // The delete may have committed without our hearing of it: count again.
-      if let counted = try? await Self.storedTotals(in: database) { totals.withLock { $0 = counted } }
-      throw error
-    }
-    // Only now that they are gone: marked before, a commit could end a generation without their
-    // fingerprints, and a delete that then failed (or a crash) would leave events stored whose
-    // identities neither `bus_fingerprints` nor the start's reading of segments would find.
-    await withAppendingLock { pending in
-      for segment in segments { pending.pruned(partition: segment.partition, through: segment.lastOffset) }
-    }
-    totals.withLock {
-      $0.events -= Int64(removed)
-      $0.bytes -= segments.reduce(0) { $0 + $1.bytes }
-    }
-    return removed
-  }
-
-  /// The transaction of ``delete(_:)``.
-  private func deleteTransaction(_ segments: [StoredSegment], recordingHeads recorded: [[SQLValue]])
-    async throws -> Int
-  {
-    try await database.transaction { transaction in
-      try await transaction.executeBatch(
-        """
-        INSERT INTO bus_partitions (partition_no, head) VALUES (?, ?)
-        ON CONFLICT (partition_no) DO UPDATE SET head = excluded.head WHERE bus_partitions.head < excluded.head
-        """, recorded)
-      try await transaction.executeBatch(
-        "DELETE FROM bus_fingerprints WHERE fingerprint = ? AND partition_no = ? AND event_offset = ?",
-        segments.flatMap(\.fingerprints))
-      try await transaction.executeBatch(
-        "DELETE FROM bus_segments WHERE partition_no = ? AND first_offset = ?",
-        segments.map { [.integer(Int64($0.partition)), .integer($0.firstOffset)] })
-      return segments.reduce(0) { $0 + $1.events }
-    }
-  }
-
-  /// Runs `body` with the lock every append holds while it writes. Taken on a Dispatch thread: an
-  /// append holds it for a whole commit, which on PostgreSQL runs on the cooperative pool, so a
-  /// task waiting for it there could take the last thread that commit needs.
-  private func withAppendingLock<T: Sendable>(_ body: @escaping @Sendable (inout PendingIdentities) -> T)
-    async -> T
-  {
-    await withCheckedContinuation { (done: CheckedContinuation<T, Never>) in
-      DispatchQueue.global().async { done.resume(returning: self.appending.withLock { body(&$0) }) }
-    }
-  }
 
   /// Records a subscriber's reported position, for lag.
   public func record(_ report: PositionReport) async throws {
