@@ -257,7 +257,8 @@ import Testing
   @Test func theIdentityFilterNeverMissesAndRarelyGuesses() {
     var filter = IdentityFilter(expected: 1_000, newest: [0])
     let stored = (0..<1_200_000).map { EventIdentity(source: "/f", id: "evt-\($0)") }
-    for identity in stored { filter.insert(identity.fingerprint, at: nil) }  // past its first layer, into a second
+    // Past its first layer, into a second.
+    for identity in stored { filter.insert(identity.fingerprint, at: nil) }
     #expect(stored.allSatisfy { filter.mayContain($0.fingerprint) })
     let others = (0..<100_000).filter {
       !filter.mayContain(EventIdentity(source: "/f", id: "other-\($0)").fingerprint)

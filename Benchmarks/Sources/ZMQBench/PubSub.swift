@@ -56,8 +56,10 @@ public func messagesPerSecond(_ configuration: Configuration) async throws -> Do
   defer { if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) } }
   switch configuration.implementation {
   case .raw: return try rawPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)
-  case .socket: return try socketPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)
-  case .async: return try await asyncPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)
+  case .socket:
+    return try socketPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)
+  case .async:
+    return try await asyncPubSub(endpoint: endpoint, size: configuration.size, count: configuration.count)
   }
 }
 

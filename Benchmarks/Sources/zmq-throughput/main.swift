@@ -22,11 +22,13 @@ func count(forSize size: Int) -> Int { size <= 100 ? count100 : count1k }
 // AsyncSocket moves tens of thousands of messages a second, not millions: it gets a share of the
 // count so that each of its runs also takes about a second.
 let asyncDivisor = Int(argument("--async-divisor") ?? "") ?? 20
-let implementations = (argument("--only")?.split(separator: ",").compactMap { Implementation(rawValue: String($0)) })
+let implementations =
+  (argument("--only")?.split(separator: ",").compactMap { Implementation(rawValue: String($0)) })
   ?? Implementation.allCases
 
 let sizes = argument("--sizes")?.split(separator: ",").compactMap { Int($0) } ?? [100, 1024]
-let transports = argument("--transports")?.split(separator: ",").compactMap { Transport(rawValue: String($0)) }
+let transports =
+  argument("--transports")?.split(separator: ",").compactMap { Transport(rawValue: String($0)) }
   ?? Transport.allCases
 
 var configurations: [Configuration] = []
@@ -34,7 +36,8 @@ for size in sizes {
   for transport in transports {
     for implementation in implementations {
       let count = implementation == .async ? count(forSize: size) / asyncDivisor : count(forSize: size)
-      configurations.append(.init(implementation: implementation, transport: transport, size: size, count: count))
+      configurations.append(
+        .init(implementation: implementation, transport: transport, size: size, count: count))
     }
   }
 }
@@ -62,16 +65,20 @@ for run in 1...runs {
     do {
       let rate = try await messagesPerSecond(configuration)
       results[index, default: []].append(rate)
-      FileHandle.standardError.write("run \(run)/\(runs) \(configuration): \(format(rate)) msgs/s\n".data(using: .utf8)!)
+      FileHandle.standardError.write(
+        "run \(run)/\(runs) \(configuration): \(format(rate)) msgs/s\n".data(using: .utf8)!)
     } catch {
-      FileHandle.standardError.write("run \(run)/\(runs) \(configuration): FAILED \(error)\n".data(using: .utf8)!)
+      FileHandle.standardError.write(
+        "run \(run)/\(runs) \(configuration): FAILED \(error)\n".data(using: .utf8)!)
       exit(1)
     }
   }
 }
 
 print("Medians of \(runs) interleaved runs; ratio = Swift / raw libzmq, same size and transport.")
-print("| size | transport | messages (async) | raw libzmq msgs/s | Socket msgs/s | Socket/raw | AsyncSocket msgs/s | AsyncSocket/raw |")
+print(
+  "| size | transport | messages (async) | raw libzmq msgs/s | Socket msgs/s | Socket/raw | AsyncSocket msgs/s | AsyncSocket/raw |"
+)
 print("|---:|---|---:|---:|---:|---:|---:|---:|")
 for size in sizes {
   for transport in transports {
@@ -91,6 +98,8 @@ for size in sizes {
     }
     let rawCell = raw.map(format) ?? "–"
     let sizeLabel = size == 1024 ? "1 KiB" : "\(size) B"
-    print("| \(sizeLabel) | \(transport) | \(count(forSize: size)) (\(count(forSize: size) / asyncDivisor)) | \(rawCell) | \(cells(.socket)) | \(cells(.async)) |")
+    print(
+      "| \(sizeLabel) | \(transport) | \(count(forSize: size)) (\(count(forSize: size) / asyncDivisor)) | \(rawCell) | \(cells(.socket)) | \(cells(.async)) |"
+    )
   }
 }
