@@ -61,34 +61,40 @@ import Testing
       "\(taken.outputText)")
   }
 
+  /// Starts `passerelle up` with its data and ipc endpoints in `directory`; returns it, its bus's
+  /// pid (from the banner) and a client of that bus.
+  static func startUp(in directory: URL, demoRate: Int) async throws -> (TestProcess, Int32, BusClient) {
+    let endpoints = BusEndpoints(
+      ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",
+      query: "ipc://\(directory.path)/query")
+    let up = try TestProcess(
+      TestPaths.executable("passerelle"),
+      ["up", "--data", directory.appendingPathComponent("data").path, "--demo-rate", "\(demoRate)"],
+      environment: [
+        "PASSERELLE_BUS_INGEST": endpoints.ingest, "PASSERELLE_BUS_LIVE": endpoints.live,
+        "PASSERELLE_BUS_QUERY": endpoints.query, "PASSERELLE_HTTP_PORT": "0",
+      ])
+    let banner = try #require(
+      await up.waitForLine(startingWith: "passerelle-bus started (pid ", timeout: .seconds(30)),
+      "\(up.outputText)")
+    let busPID = try #require(
+      Int32(banner.dropFirst("passerelle-bus started (pid ".count).prefix { $0.isNumber }))
+    return (up, busPID, try BusClient(endpoints: endpoints))
+  }
+
   /// `passerelle up` killed with SIGKILL cannot stop its bus, so the bus notices that its parent
   /// is gone (`PASSERELLE_PARENT_PID`), drains and exits by itself.
   @Test func upKilledLeavesNoBusBehind() async throws {
     let directory = try TestPaths.temporaryDirectory("up-kill")
     defer { try? FileManager.default.removeItem(at: directory) }
     let data = directory.appendingPathComponent("data")
-    let up = try TestProcess(
-      TestPaths.executable("passerelle"), ["up", "--data", data.path, "--demo-rate", "0"],
-      environment: [
-        "PASSERELLE_BUS_INGEST": "ipc://\(directory.path)/in",
-        "PASSERELLE_BUS_LIVE": "ipc://\(directory.path)/live",
-        "PASSERELLE_BUS_QUERY": "ipc://\(directory.path)/query", "PASSERELLE_HTTP_PORT": "0",
-      ])
+    let (up, busPID, client) = try await Self.startUp(in: directory, demoRate: 0)
     defer { up.stop() }
-    let banner = try #require(
-      await up.waitForLine(startingWith: "passerelle-bus started (pid ", timeout: .seconds(30)),
-      "\(up.outputText)")
-    let busPID = try #require(
-      Int32(banner.dropFirst("passerelle-bus started (pid ".count).prefix { $0.isNumber }))
     defer {
       // Only if that pid is still this test's bus: once reaped, it may be another process's.
       let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(busPID)/environ"))) ?? Data()
       if String(decoding: environment, as: UTF8.self).contains(directory.path) { kill(busPID, SIGKILL) }
     }
-    let client = try BusClient(
-      endpoints: BusEndpoints(
-        ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",
-        query: "ipc://\(directory.path)/query"))
     #expect(await eventually(within: .seconds(30)) { (try? await client.info(timeout: .seconds(1))) != nil })
 
     up.signal(SIGKILL)
@@ -111,24 +117,8 @@ import Testing
   @Test func upReportsABusThatDies() async throws {
     let directory = try TestPaths.temporaryDirectory("up-dies")
     defer { try? FileManager.default.removeItem(at: directory) }
-    let up = try TestProcess(
-      TestPaths.executable("passerelle"),
-      ["up", "--data", directory.appendingPathComponent("data").path, "--demo-rate", "5"],
-      environment: [
-        "PASSERELLE_BUS_INGEST": "ipc://\(directory.path)/in",
-        "PASSERELLE_BUS_LIVE": "ipc://\(directory.path)/live",
-        "PASSERELLE_BUS_QUERY": "ipc://\(directory.path)/query", "PASSERELLE_HTTP_PORT": "0",
-      ])
+    let (up, busPID, client) = try await Self.startUp(in: directory, demoRate: 5)
     defer { up.stop() }
-    let banner = try #require(
-      await up.waitForLine(startingWith: "passerelle-bus started (pid ", timeout: .seconds(30)),
-      "\(up.outputText)")
-    let busPID = try #require(
-      Int32(banner.dropFirst("passerelle-bus started (pid ".count).prefix { $0.isNumber }))
-    let client = try BusClient(
-      endpoints: BusEndpoints(
-        ingest: "ipc://\(directory.path)/in", live: "ipc://\(directory.path)/live",
-        query: "ipc://\(directory.path)/query"))
     #expect(
       await eventually(within: .seconds(30)) {
         ((try? await client.info(timeout: .seconds(1)).heads.reduce(0, +)) ?? 0) > 0

@@ -20,10 +20,7 @@ import Testing
         try await bus.start()
         let client = try BusTestSupport.client(bus)
         func instance(_ name: String) throws -> TestProcess {
-          try TestProcess(
-            TestPaths.executable("passerelle"),
-            ["archive", "--database", archiveURL, "--name", "archive", "--instance", name],
-            environment: bus.clientEnvironment)
+          try Self.archiver(name, archiveURL: archiveURL, bus: bus)
         }
         let first = try instance("a")
         let second = try instance("b")
@@ -107,13 +104,7 @@ import Testing
         try await bus.start()
         let client = try BusTestSupport.client(bus)
         func instance(_ name: String) throws -> TestProcess {
-          try TestProcess(
-            TestPaths.executable("passerelle"),
-            [
-              "archive", "--database", archiveURL, "--name", "archive", "--instance", name, "--lease-seconds",
-              "30",
-            ],
-            environment: bus.clientEnvironment)
+          try Self.archiver(name, archiveURL: archiveURL, bus: bus, leaseSeconds: 30)
         }
         let a = try instance("a")
         let b = try instance("b")
@@ -169,6 +160,18 @@ import Testing
         #expect(await bus.terminate() == 0)
       }
     }
+  }
+
+  /// Instance `name` of the `archive` subscriber into `archiveURL`, with leases of `leaseSeconds`
+  /// (the command's default when `nil`).
+  static func archiver(_ name: String, archiveURL: String, bus: TestBus, leaseSeconds: Int? = nil) throws
+    -> TestProcess
+  {
+    try TestProcess(
+      TestPaths.executable("passerelle"),
+      ["archive", "--database", archiveURL, "--name", "archive", "--instance", name]
+        + (leaseSeconds.map { ["--lease-seconds", "\($0)"] } ?? []),
+      environment: bus.clientEnvironment)
   }
 
   /// The sum of the archive subscriber's checkpoints.
