@@ -343,9 +343,9 @@ public final class Journal: Sendable {
         field: "body.partition", reason: "must be 0..<\(heads.count), got \(request.partition)")
     }
     let limit = min(max(request.max, 1), BusLimits.maximumEventsPerFetch)
-    let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }.map { Array($0.utf8) }
+    let prefixes = (request.prefixes ?? []).filter { !$0.isEmpty }
     guard prefixes.count <= Self.maximumPrefixes,
-      prefixes.allSatisfy({ $0.count <= Self.maximumPrefixBytes })
+      prefixes.allSatisfy({ $0.utf8.count <= Self.maximumPrefixBytes })
     else {
       throw ProtocolError(
         field: "body.prefixes",
@@ -382,10 +382,7 @@ public final class Journal: Sendable {
           let offset = first + Int64(index)
           guard offset > scanned else { continue }
           scanned = offset
-          // By bytes, as libzmq matches live topics: not by characters, as `hasPrefix` would.
-          guard prefixes.isEmpty || prefixes.contains(where: { record.type.utf8.starts(with: $0) }) else {
-            continue
-          }
+          guard Topic.type(record.type, matchesAnyOf: prefixes) else { continue }
           offsets.append(offset)
           bodies.append(Array(segmentBodies[record.body]))
         }

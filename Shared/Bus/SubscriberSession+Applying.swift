@@ -23,8 +23,7 @@ extension SubscriberSession {
     for item in items where item.offset >= from {
       do {
         let event = try CloudEvent.decode(item.body)
-        // By bytes, as the bus filters `FETCH` and libzmq live topics: not by characters.
-        if prefixes.isEmpty || prefixes.contains(where: { event.type.utf8.starts(with: $0.utf8) }) {
+        if Topic.type(event.type, matchesAnyOf: prefixes) {
           deliveries.append(
             .init(event: event, position: EventPosition(partition: partition, offset: item.offset)))
         }

@@ -14,6 +14,13 @@ public enum Topic {
     type.utf8.first == UInt8(ascii: "~") ? "types starting with \"~\" are reserved for the bus" : nil
   }
 
+  /// Whether `type` starts with one of `prefixes` (no prefixes: every type), compared by UTF-8
+  /// bytes as libzmq matches live topics (`hasPrefix` compares characters): how `FETCH` and the
+  /// ``Subscriber`` filter types alike.
+  public static func type(_ type: String, matchesAnyOf prefixes: [String]) -> Bool {
+    prefixes.isEmpty || prefixes.contains { type.utf8.starts(with: $0.utf8) }
+  }
+
   /// The subscription prefix for everything in `partition`.
   public static func prefix(partition: Int) -> String {
     let digits = String(partition)
